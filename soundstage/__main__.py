@@ -1,0 +1,5 @@
+"""`python -m soundstage` runs the CLI."""
+
+from soundstage.cli import main
+
+main()

@@ -1,0 +1,68 @@
+"""Text backends, chosen by a spec string.
+
+    embedded                     the model shipped inside the package (numpy, offline)
+    embedded:/path/to/model-dir  another model directory in the same format
+    openai:MODEL@http://host:port/v1
+                                 any OpenAI-compatible server (vLLM, llama.cpp, Ollama, OpenAI);
+                                 key from SOUNDSTAGE_OPENAI_API_KEY or OPENAI_API_KEY
+    llamacpp:/path/model.gguf    a GGUF file in-process (pip install 'soundstage[llamacpp]')
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from soundstage.backends.base import Chunk, Completion, Message, Sampling, TextBackend
+from soundstage.errors import BackendSpecError
+
+if TYPE_CHECKING:
+    from soundstage.settings import Settings
+
+__all__ = [
+    "Chunk",
+    "Completion",
+    "Message",
+    "Sampling",
+    "TextBackend",
+    "load_backend",
+    "parse_spec",
+]
+
+KINDS = ("embedded", "openai", "llamacpp")
+
+
+def parse_spec(spec: str) -> tuple[str, str]:
+    """Split a spec into (kind, argument) and check its shape; no I/O."""
+    spec = spec.strip()
+    kind, _, arg = spec.partition(":")
+    if kind not in KINDS:
+        raise BackendSpecError(
+            f"unknown backend spec {spec!r}",
+            hint="use 'embedded', 'openai:MODEL@http://host:port/v1' or 'llamacpp:/path/model.gguf'",
+        )
+    if kind == "openai":
+        model, at, url = arg.rpartition("@")
+        if not at or not model or not url.startswith(("http://", "https://")):
+            raise BackendSpecError(
+                f"openai backend spec {spec!r} must look like openai:MODEL@http://host:port/v1"
+            )
+    if kind == "llamacpp" and not arg:
+        raise BackendSpecError("llamacpp backend needs a path: llamacpp:/path/model.gguf")
+    return kind, arg
+
+
+def load_backend(spec: str, settings: Settings | None = None) -> TextBackend:
+    """Build the backend a spec names. Raises BackendError subclasses with a fix in the hint."""
+    kind, arg = parse_spec(spec)
+    if kind == "embedded":
+        from soundstage.backends.embedded import EmbeddedBackend
+
+        return EmbeddedBackend.load(arg or None, spec=spec)
+    if kind == "openai":
+        from soundstage.backends.openai import OpenAIBackend
+
+        model, _, url = arg.rpartition("@")
+        return OpenAIBackend.from_settings(model, url, settings, spec=spec)
+    from soundstage.backends.llamacpp import LlamaCppBackend
+
+    return LlamaCppBackend.load(arg, spec=spec)
