@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# README command 1: set up soundstage in .venv and run the main job on embedded defaults.
+# Needs only Python 3.11+ and access to PyPI. Safe to run again (reuses .venv).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+.venv/bin/python -m pip install -q --disable-pip-version-check -e .
+.venv/bin/soundstage doctor || true
+.venv/bin/soundstage generate --model embedded --seed 1 --echo "${1:-ROMEO:}"

@@ -1,0 +1,154 @@
+"""Commands: version, doctor, models list."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import platform
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from soundstage import __version__
+from soundstage.cli._app import app, console, state
+from soundstage.errors import SoundstageError
+from soundstage.settings import Settings, ensure_data_dir
+
+models_app = typer.Typer(help="List the text models soundstage can use.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@app.command()
+def version() -> None:
+    """Print the soundstage version."""
+    console.print(f"soundstage {__version__}", highlight=False)
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    required: bool = False
+
+
+def _run(cmd: list[str]) -> str | None:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _database_status(settings: Settings) -> str:
+    """Connect (creating nothing but an empty SQLite file) and report the schema revision."""
+    from soundstage.store.db import check_connection, current_revision, head_revision, make_engine
+
+    engine = make_engine(settings.db_url)
+    try:
+        check_connection(engine)
+        current, head = current_revision(engine), head_revision()
+    finally:
+        engine.dispose()
+    state_text = "up to date" if current == head else f"at {current or 'empty'}, head is {head}"
+    return f"{engine.url.render_as_string(hide_password=True)} (schema {state_text})"
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Probe the optional and required parts; never raises."""
+    checks = [Check("python", True, f"{platform.python_version()} ({sys.executable})", True)]
+    try:
+        ensure_data_dir(settings)
+        checks.append(Check("data directory", True, str(settings.data_dir), True))
+    except SoundstageError as exc:
+        checks.append(Check("data directory", False, exc.message, True))
+    try:
+        checks.append(Check("database", True, _database_status(settings), True))
+    except SoundstageError as exc:
+        checks.append(Check("database", False, exc.message, True))
+    try:
+        from soundstage.backends.embedded import resolve_model_dir
+
+        path = resolve_model_dir(None)
+        checks.append(Check("embedded model", True, str(path), True))
+    except SoundstageError as exc:
+        checks.append(Check("embedded model", False, exc.message, True))
+    fluidsynth = shutil.which("fluidsynth")
+    checks.append(
+        Check(
+            "fluidsynth",
+            bool(fluidsynth),
+            fluidsynth or "not found; audio falls back to the pure-Python renderer",
+        )
+    )
+    java = shutil.which("java")
+    java_version = _run([java, "-version"]) if java else None
+    checks.append(Check("java", bool(java), java_version or "not found; needed by the spark extra"))
+    for module, extra, purpose in (
+        ("llama_cpp", "llamacpp", "GGUF models in-process"),
+        ("torch", "train", "training the embedded model"),
+        ("pyspark", "spark", "Spark jobs"),
+        ("psycopg", "postgres", "PostgreSQL"),
+    ):
+        found = importlib.util.find_spec(module) is not None
+        detail = "installed" if found else f"not installed ({purpose}: pip install 'soundstage[{extra}]')"
+        checks.append(Check(module, found, detail))
+    gpu = _run(["nvidia-smi", "-L"]) if shutil.which("nvidia-smi") else None
+    checks.append(Check("gpu", bool(gpu), gpu or "none found; everything runs on the CPU"))
+    return checks
+
+
+@app.command()
+def doctor(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """Report which parts work here: data dir, database, models, optional extras, GPU."""
+    checks = run_checks(state.settings())
+    if as_json:
+        print(json.dumps([c.__dict__ for c in checks], indent=2))
+    else:
+        table = Table(title=f"soundstage {__version__} doctor")
+        table.add_column("part")
+        table.add_column("status")
+        table.add_column("detail", overflow="fold")
+        for c in checks:
+            mark = "[green]ok[/]" if c.ok else ("[red]FAIL[/]" if c.required else "[yellow]missing[/]")
+            table.add_row(c.name, mark, escape(c.detail))
+        console.print(table)
+    if any(c.required and not c.ok for c in checks):
+        raise typer.Exit(1)
+
+
+@models_app.command("list")
+def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) -> None:
+    """List shipped embedded models and the configured default backend."""
+    from soundstage.backends.embedded import DEFAULT_MODEL, list_shipped_models
+
+    settings = state.settings()
+    rows = list_shipped_models()
+    if as_json:
+        print(json.dumps({"default": settings.model, "embedded": rows}, indent=2))
+        return
+    table = Table(title="text models")
+    for col in ("spec", "params", "val loss", "size", "path"):
+        table.add_column(col)
+    for row in rows:
+        spec = "embedded" if row["name"] == DEFAULT_MODEL else f"embedded:{row['name']}"
+        params = row["params"]
+        table.add_row(
+            spec,
+            f"{params / 1e6:.1f}M" if isinstance(params, int) else "?",
+            str(row["val_loss"]),
+            f"{int(str(row['bytes'])) / 1e6:.1f} MB",
+            str(row["path"]),
+        )
+    console.print(table)
+    console.print(
+        f"default backend: [bold]{settings.model}[/] (set SOUNDSTAGE_MODEL); also "
+        "openai:MODEL@http://host:port/v1 and llamacpp:/path/model.gguf",
+        highlight=False,
+    )
