@@ -35,8 +35,8 @@ def run(tokens: int, repeats: int) -> dict[str, object]:
         ttft.append(time.perf_counter() - start)
         decode_start = time.perf_counter()
         last = first
-        for last in stream:
-            pass
+        for chunk in stream:
+            last = chunk
         n = (last.completion_tokens or tokens) - 1
         rates.append(n / (time.perf_counter() - decode_start))
     lm = backend.lm

@@ -16,7 +16,9 @@ def test_defaults_put_the_database_in_the_data_dir(_isolated_env: Path) -> None:
     assert s.model == "embedded"
 
 
-def test_xdg_data_home_is_the_default_parent(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_xdg_data_home_is_the_default_parent(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.delenv("SOUNDSTAGE_DATA_DIR")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert load_settings().data_dir == tmp_path / "xdg" / "soundstage"

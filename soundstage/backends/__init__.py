@@ -1,11 +1,11 @@
 """Text backends, chosen by a spec string.
 
-    embedded                     the model shipped inside the package (numpy, offline)
-    embedded:/path/to/model-dir  another model directory in the same format
-    openai:MODEL@http://host:port/v1
-                                 any OpenAI-compatible server (vLLM, llama.cpp, Ollama, OpenAI);
-                                 key from SOUNDSTAGE_OPENAI_API_KEY or OPENAI_API_KEY
-    llamacpp:/path/model.gguf    a GGUF file in-process (pip install 'soundstage[llamacpp]')
+embedded                     the model shipped inside the package (numpy, offline)
+embedded:/path/to/model-dir  another model directory in the same format
+openai:MODEL@http://host:port/v1
+                             any OpenAI-compatible server (vLLM, llama.cpp, Ollama, OpenAI);
+                             key from SOUNDSTAGE_OPENAI_API_KEY or OPENAI_API_KEY
+llamacpp:/path/model.gguf    a GGUF file in-process (pip install 'soundstage[llamacpp]')
 """
 
 from __future__ import annotations
@@ -38,7 +38,9 @@ def parse_spec(spec: str) -> tuple[str, str]:
     if kind not in KINDS:
         raise BackendSpecError(
             f"unknown backend spec {spec!r}",
-            hint="use 'embedded', 'openai:MODEL@http://host:port/v1' or 'llamacpp:/path/model.gguf'",
+            hint=(
+                "use 'embedded', 'openai:MODEL@http://host:port/v1' or 'llamacpp:/path/model.gguf'"
+            ),
         )
     if kind == "openai":
         model, at, url = arg.rpartition("@")

@@ -155,7 +155,7 @@ class TextBackend(abc.ABC):
             self.model,
         )
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  optional hook, not abstract
         """Release connections or memory. Safe to call twice."""
 
     def __enter__(self) -> TextBackend:

@@ -76,7 +76,10 @@ class EmbeddedBackend(TextBackend):
                 f"embedded model in {model_dir} cannot be loaded: {exc}",
                 hint="retrain it with `python -m soundstage.lm.train` or reinstall soundstage",
             ) from None
-        self.eot = self.tokenizer.token_to_id("<|endoftext|>")
+        eot = self.tokenizer.token_to_id("<|endoftext|>")
+        if eot is None:
+            raise BackendUnavailable(f"tokenizer in {model_dir} has no <|endoftext|> token")
+        self.eot: int = eot
 
     @classmethod
     def load(cls, name_or_path: str | None = None, *, spec: str = "embedded") -> EmbeddedBackend:
@@ -102,9 +105,7 @@ class EmbeddedBackend(TextBackend):
         finish: str = "length"
         text = ""
         while len(generated) < sampling.max_tokens:
-            token = sample_token(
-                logits, rng, sampling.temperature, sampling.top_k, sampling.top_p
-            )
+            token = sample_token(logits, rng, sampling.temperature, sampling.top_k, sampling.top_p)
             if token == self.eot:
                 finish = "stop"
                 break

@@ -11,7 +11,10 @@ from soundstage.settings import Settings, load_settings
 
 app = typer.Typer(
     name="soundstage",
-    help="soundstage: an offline-first generative-AI studio for screenwriters, composers and producers.",
+    help=(
+        "soundstage: an offline-first generative-AI studio for screenwriters, "
+        "composers and producers."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

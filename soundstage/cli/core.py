@@ -97,7 +97,11 @@ def run_checks(settings: Settings) -> list[Check]:
         ("psycopg", "postgres", "PostgreSQL"),
     ):
         found = importlib.util.find_spec(module) is not None
-        detail = "installed" if found else f"not installed ({purpose}: pip install 'soundstage[{extra}]')"
+        detail = (
+            "installed"
+            if found
+            else f"not installed ({purpose}: pip install 'soundstage[{extra}]')"
+        )
         checks.append(Check(module, found, detail))
     gpu = _run(["nvidia-smi", "-L"]) if shutil.which("nvidia-smi") else None
     checks.append(Check("gpu", bool(gpu), gpu or "none found; everything runs on the CPU"))
@@ -116,7 +120,9 @@ def doctor(as_json: bool = typer.Option(False, "--json", help="Print JSON.")) ->
         table.add_column("status")
         table.add_column("detail", overflow="fold")
         for c in checks:
-            mark = "[green]ok[/]" if c.ok else ("[red]FAIL[/]" if c.required else "[yellow]missing[/]")
+            mark = (
+                "[green]ok[/]" if c.ok else ("[red]FAIL[/]" if c.required else "[yellow]missing[/]")
+            )
             table.add_row(c.name, mark, escape(c.detail))
         console.print(table)
     if any(c.required and not c.ok for c in checks):

@@ -16,7 +16,9 @@ from soundstage.errors import SoundstageError
 @app.command()
 def generate(
     prompt: str = typer.Argument(..., help="The prompt; '-' reads it from standard input."),
-    model: str | None = typer.Option(None, "--model", "-m", help="Backend spec (default: settings)."),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Backend spec (default: settings)."
+    ),
     max_tokens: int = typer.Option(200, "--max-tokens", "-n", help="Most tokens to generate."),
     temperature: float = typer.Option(0.9, "--temperature", "-t", help="0 = greedy."),
     top_p: float = typer.Option(0.9, "--top-p", help="Nucleus sampling mass."),

@@ -81,14 +81,17 @@ def load_recipe(path: Path | None, overrides: list[str] | None = None) -> Recipe
             if section not in raw:
                 raise ValueError(f"{path}: unknown section [{section}] (use [model] and [train])")
             raw[section].update(data[section])
-    defaults = {"model": ModelConfig(), "train": TrainConfig()}
+    defaults: dict[str, object] = {"model": ModelConfig(), "train": TrainConfig()}
     for item in overrides or []:
         key, eq, value = item.partition("=")
         section, dot, name = key.partition(".")
         if not eq or not dot or section not in raw:
             raise ValueError(f"override {item!r} must look like train.max_iters=200")
+        fields = {
+            f.name for f in dataclasses.fields(ModelConfig if section == "model" else TrainConfig)
+        }
         current = getattr(defaults[section], name, None)
-        if current is None and name not in {f.name for f in dataclasses.fields(defaults[section])}:
+        if name not in fields:
             raise ValueError(f"override {item!r}: {section} has no field {name!r}")
         raw[section][name] = _coerce(value, current)
     for section, cls in (("model", ModelConfig), ("train", TrainConfig)):

@@ -26,7 +26,7 @@ def tinyshakespeare(path: Path) -> Document:
 
 
 def bosak_play(path: Path) -> Document:
-    """Speeches of a Bosak XML play (SPEECH/SPEAKER/LINE) as speaker turns; stage directions dropped."""
+    """Speeches of a Bosak XML play (SPEECH/SPEAKER/LINE) as turns; stage directions dropped."""
     root = ET.parse(path).getroot()
     turns: list[str] = []
     for speech in root.iter("SPEECH"):

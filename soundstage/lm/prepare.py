@@ -25,6 +25,7 @@ def prepare(script_dir: Path, out: Path, vocab_size: int = 4096) -> dict[str, ob
     val_text = [val for _, val in parts if val]
     tok = train_tokenizer(train_text, vocab_size)
     eot = tok.token_to_id(EOT)
+    assert eot is not None, "the tokenizer trainer always adds the EOT special token"
 
     def ids(texts: list[str]) -> np.ndarray:
         out_ids: list[int] = []

@@ -86,7 +86,7 @@ class NumpyGPT:
         return self.wte.size + self.ln_f.size + per_layer * len(self.layers)
 
     def prefill(self, ids: list[int]) -> np.ndarray:
-        """Reset the cache, encode `ids` (the last block_size - 1 if longer); return next-token logits."""
+        """Reset the cache and encode `ids` (the last block_size - 1); return next-token logits."""
         if not ids:
             raise ValueError("prefill needs at least one token")
         keep = ids[-(self.cfg.block_size - 1) :]

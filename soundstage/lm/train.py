@@ -80,9 +80,7 @@ def autocast(device: str) -> Any:
     return torch.autocast("cpu", enabled=False)
 
 
-def save_model_dir(
-    out: Path, model: GPT, tokenizer: Path, summary: dict[str, Any]
-) -> list[Path]:
+def save_model_dir(out: Path, model: GPT, tokenizer: Path, summary: dict[str, Any]) -> list[Path]:
     """Write config.json, tokenizer.json and float16 shards to a temp dir, then rename."""
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -115,7 +113,9 @@ def train(recipe: Recipe, data_dir: Path, out: Path, log_every: int = 50) -> dic
     meta_vocab = int(np.load(data_dir / "train.npy", mmap_mode="r").max()) + 1
     cfg = recipe.model
     if meta_vocab > cfg.vocab_size:
-        raise SystemExit(f"error: data has token id {meta_vocab - 1} >= vocab_size {cfg.vocab_size}")
+        raise SystemExit(
+            f"error: data has token id {meta_vocab - 1} >= vocab_size {cfg.vocab_size}"
+        )
     device = pick_device(tc.device)
     if tc.threads:
         torch.set_num_threads(tc.threads)
@@ -198,7 +198,9 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=None, help="TOML recipe (configs/lm_*.toml)")
     parser.add_argument("--data", type=Path, default=Path("runs/lm_data"))
     parser.add_argument("--out", type=Path, default=Path("runs/lm"))
-    parser.add_argument("--set", action="append", default=[], help="override, e.g. train.max_iters=200")
+    parser.add_argument(
+        "--set", action="append", default=[], help="override, e.g. train.max_iters=200"
+    )
     args = parser.parse_args()
     try:
         recipe = load_recipe(args.config, args.set)

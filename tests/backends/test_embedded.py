@@ -52,7 +52,9 @@ def test_stop_strings_end_the_text_before_the_stop(backend: EmbeddedBackend) -> 
     stopped = backend.complete("ROMEO:\n", max_tokens=120, seed=1, stop=["\n\n"])
     assert stopped.finish_reason == "stop"
     assert stopped.text == free[: free.index("\n\n")]
-    streamed = "".join(c.text for c in backend.stream("ROMEO:\n", max_tokens=120, seed=1, stop=["\n\n"]))
+    streamed = "".join(
+        c.text for c in backend.stream("ROMEO:\n", max_tokens=120, seed=1, stop=["\n\n"])
+    )
     assert streamed == stopped.text
 
 

@@ -29,6 +29,8 @@ def test_same_seed_same_sequence_and_frequencies_follow_softmax() -> None:
     b = [sample_token(LOGITS, np.random.default_rng(7)) for _ in range(5)]
     assert a == b
     rng = np.random.default_rng(1)
-    draws = np.bincount([sample_token(LOGITS, rng, temperature=1.0) for _ in range(20000)], minlength=5)
+    draws = np.bincount(
+        [sample_token(LOGITS, rng, temperature=1.0) for _ in range(20000)], minlength=5
+    )
     expected = np.exp(LOGITS) / np.exp(LOGITS).sum()
     np.testing.assert_allclose(draws / draws.sum(), expected, atol=0.015)

@@ -19,9 +19,11 @@ from soundstage.lm import train as train_mod  # noqa: E402
 
 PLAY = """<PLAY><TITLE>A Test</TITLE>
 <ACT><SCENE>
-<SPEECH><SPEAKER>ANNA</SPEAKER><LINE>The tide is turning, <STAGEDIR>Aside</STAGEDIR>come away.</LINE></SPEECH>
+<SPEECH><SPEAKER>ANNA</SPEAKER>
+<LINE>The tide is turning, <STAGEDIR>Aside</STAGEDIR>come away.</LINE></SPEECH>
 <STAGEDIR>Exit BEN</STAGEDIR>
-<SPEECH><SPEAKER>BEN</SPEAKER><SPEAKER>CARA</SPEAKER><LINE>We follow.</LINE><LINE>We always do.</LINE></SPEECH>
+<SPEECH><SPEAKER>BEN</SPEAKER><SPEAKER>CARA</SPEAKER>
+<LINE>We follow.</LINE><LINE>We always do.</LINE></SPEECH>
 </SCENE></ACT></PLAY>
 """
 
