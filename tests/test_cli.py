@@ -101,3 +101,11 @@ def test_models_list() -> None:
     data = json.loads(run("models", "list", "--json").stdout)
     assert data["default"] == "embedded"
     assert [m["name"] for m in data["embedded"]] == ["drama-lm"]
+
+
+@pytest.mark.parametrize("args", [["jobs", "submit"], ["generate", "--bogus", "x"], ["nope"]])
+def test_usage_errors_exit_2_without_traceback(args: list[str]) -> None:
+    out = run(*args)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert "Usage: soundstage" in out.stderr

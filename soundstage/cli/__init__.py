@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import sys
 
-import click
-import typer
-
 from soundstage.cli._app import app, console_err, state
 from soundstage.errors import SoundstageError
 
@@ -27,27 +24,18 @@ __all__ = ["app", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the Typer app and turn user errors into one-line messages."""
+    """Entry point: run the Typer app and turn user errors into one-line messages.
+
+    Typer (standalone mode) prints usage errors itself and exits 2; our own
+    `SoundstageError`s propagate out of it and are printed here.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        # Without standalone mode click returns the code of `raise typer.Exit(code)`.
-        code = app(args=args, prog_name="soundstage", standalone_mode=False)
-        if isinstance(code, int) and code:
-            sys.exit(code)
+        app(args=args, prog_name="soundstage")
     except SoundstageError as exc:
         if state.debug:
             raise
         console_err.print(f"[bold red]error:[/] {exc.message}", highlight=False, soft_wrap=True)
         if exc.hint:
             console_err.print(f"  hint: {exc.hint}", highlight=False, soft_wrap=True)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
-        console_err.print("aborted")
-        sys.exit(130)
-    except typer.Exit as exc:  # pragma: no cover - typer re-exports click's Exit
         sys.exit(exc.exit_code)
