@@ -1,0 +1,28 @@
+"""The soundstage web app: `create_app()` builds it, `soundstage serve` runs it.
+
+Each capability contributes an `APIRouter`; this module is the one place they are mounted,
+so the app stays a list of routers rather than a growing module. Routers get what they need
+(backend, settings) as arguments instead of reaching for globals, which keeps them testable
+on their own app.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from soundstage.backends import TextBackend, load_backend
+from soundstage.settings import Settings, load_settings
+from soundstage.web.openai_api import create_openai_app
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, backend: TextBackend | None = None) -> FastAPI:
+    """The full app. Without `backend`, loads `settings.model`; the caller owns closing it."""
+    settings = settings if settings is not None else load_settings()
+    if backend is None:
+        backend = load_backend(settings.model, settings)
+    app = create_openai_app(backend)
+    app.state.settings = settings
+    # Later capabilities mount here, e.g. app.include_router(recommend_router(settings)).
+    return app
