@@ -52,3 +52,14 @@ class StoreError(SoundstageError):
 
 class JobError(SoundstageError):
     """A job id is unknown or a job cannot move to the asked state."""
+
+
+class FormatError(SoundstageError):
+    """A file is malformed. Say where: `FormatError.at(path, line, what)` → "path:line: what"."""
+
+    @classmethod
+    def at(
+        cls, path: object, line: int | None, what: str, *, hint: str | None = None
+    ) -> FormatError:
+        where = f"{path}:{line}" if line is not None else str(path)
+        return cls(f"{where}: {what}", hint=hint)
