@@ -38,7 +38,7 @@ class Element:
     scene_number: str | None = None  # scene headings only: "1", "1A", "2-B"
     depth: int = 0  # sections only: 1 for "#", 2 for "##", ...
     dual: bool = False  # character cues only: second speaker of dual dialogue
-    forced: bool = False  # written with a force marker (. ! @ > ~) in the source
+    forced: bool = False  # written with a force marker (. ! @ >) in the source
 
     def to_json(self) -> dict[str, Any]:
         data = {k: v for k, v in asdict(self).items() if v not in (None, 0, False, "")}
