@@ -63,3 +63,7 @@ class FormatError(SoundstageError):
     ) -> FormatError:
         where = f"{path}:{line}" if line is not None else str(path)
         return cls(f"{where}: {what}", hint=hint)
+
+
+class ExportError(SoundstageError):
+    """An export could not be written (folder missing, not writable, disk full)."""
