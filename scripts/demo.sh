@@ -8,4 +8,7 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q --disable-pip-version-check -e .
 .venv/bin/soundstage doctor || true
-.venv/bin/soundstage generate --model embedded --seed 1 --echo "${1:-ROMEO:}"
+LOGLINE=${1:-"A retired lighthouse keeper discovers that a smuggler has stolen the great lens of her lighthouse."}
+.venv/bin/soundstage produce "$LOGLINE" --out "${OUT:-out/demo}" --minutes "${MINUTES:-5}" --seed 1
+echo
+sed -n '1,40p' "${OUT:-out/demo}/screenplay.fountain"

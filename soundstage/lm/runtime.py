@@ -5,7 +5,8 @@ matrix-vector products; numpy does those fast on 2 cores, and the default instal
 free of a multi-GB torch download. The maths mirrors `model.py` exactly.
 
 Use: `lm = NumpyGPT.load(model_dir)`; `logits = lm.prefill(ids)`; then `lm.step(token)`
-per new token. When the context fills up, the last half is kept and re-encoded.
+per new token. When the context fills up, the last half is kept and re-encoded. `prefill`
+reuses the cached prefix it shares with the previous call.
 """
 
 from __future__ import annotations
@@ -85,13 +86,23 @@ class NumpyGPT:
         per_layer = sum(a.size for a in vars(self.layers[0]).values())
         return self.wte.size + self.ln_f.size + per_layer * len(self.layers)
 
-    def prefill(self, ids: list[int]) -> np.ndarray:
-        """Reset the cache and encode `ids` (the last block_size - 1); return next-token logits."""
+    def prefill(self, ids: list[int], *, reuse: bool = True) -> np.ndarray:
+        """Encode `ids` (the last block_size - 1 if longer); return next-token logits.
+
+        With `reuse`, positions whose tokens match what the cache already holds are kept and
+        only the new suffix is computed: a dialogue that grows turn by turn, or several
+        samples from one prompt, pay for each token once.
+        """
         if not ids:
             raise ValueError("prefill needs at least one token")
         keep = ids[-(self.cfg.block_size - 1) :]
-        self.tokens = []
-        return self._forward(keep)
+        common = 0
+        if reuse:
+            limit = min(len(self.tokens), len(keep) - 1)  # recompute >= 1 token for its logits
+            while common < limit and self.tokens[common] == keep[common]:
+                common += 1
+        self.tokens = self.tokens[:common]
+        return self._forward(keep[common:])
 
     def step(self, token: int) -> np.ndarray:
         """Append one token and return the logits for the one after it."""

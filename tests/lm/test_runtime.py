@@ -61,3 +61,17 @@ def test_long_prompts_are_cut_to_fit_the_context() -> None:
     lm.prefill(list(range(40)))
     assert len(lm.tokens) == CFG.block_size - 1
     assert lm.tokens[-1] == 39
+
+
+def test_prefill_reuses_a_shared_prefix_and_gives_the_same_logits() -> None:
+    model, lm = _pair(5)
+    ids = [3, 1, 4, 1, 5, 9, 2, 6]
+    lm.prefill(ids[:5])
+    lm.step(7)  # the cache now holds a continuation we are about to abandon
+    logits = lm.prefill(ids)
+    assert lm.tokens == ids
+    np.testing.assert_allclose(logits, _torch_logits(model, ids)[-1], atol=1e-5)
+    again = lm.prefill(ids)  # identical prompt: only the last token is recomputed
+    np.testing.assert_allclose(again, logits, atol=1e-6)
+    fresh = lm.prefill(ids, reuse=False)
+    np.testing.assert_allclose(fresh, logits, atol=1e-5)

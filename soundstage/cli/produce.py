@@ -1,0 +1,66 @@
+"""Command: produce — the main job: logline in, screenplay package out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from soundstage.backends import load_backend
+from soundstage.cli._app import app, console, state
+from soundstage.errors import SoundstageError
+from soundstage.script.structures import STRUCTURES
+from soundstage.script.types import Controls
+
+
+@app.command()
+def produce(
+    logline: str = typer.Argument(..., help="One or two sentences: who wants what, against what."),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for the finished assets."),
+    minutes: float = typer.Option(
+        10.0, "--minutes", help="Target runtime (about a page a minute)."
+    ),
+    genre: str = typer.Option("drama", "--genre", help="drama, comedy, thriller, sci-fi, fantasy…"),
+    tone: str = typer.Option("earnest", "--tone"),
+    rating: str = typer.Option("PG-13", "--rating", help="Audience rating."),
+    structure: str = typer.Option(
+        "three-act", "--structure", help=f"One of: {', '.join(STRUCTURES)}."
+    ),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Backend spec (default: settings)."
+    ),
+    seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same screenplay."),
+    author: str = typer.Option("", "--author", help="Your name, for the title page."),
+) -> None:
+    """Write a screenplay from a logline: fountain, fdx, pdf, json, log and report in --out."""
+    from soundstage.produce import produce as run_produce
+
+    if structure not in STRUCTURES:
+        raise SoundstageError(
+            f"unknown --structure {structure!r}", hint=f"use one of: {', '.join(STRUCTURES)}"
+        )
+    controls = Controls(genre, tone, rating, minutes, structure)  # type: ignore[arg-type]
+    settings = state.settings()
+    with load_backend(model or settings.model, settings) as backend:
+        columns = (
+            TextColumn("{task.description:<9}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f}%"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[message]}"),
+        )
+        with Progress(*columns, console=console, transient=False) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(stage: str, done: float, message: str) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=1.0, message="")
+                bar.update(tasks[stage], completed=done, message=message)
+
+            result = run_produce(
+                logline, out, backend, controls, seed=seed, author=author, progress=progress
+            )
+    console.print(f"[bold]{result.screenplay.title}[/] written to {out}/", highlight=False)
+    for asset in result.exporter.assets:
+        console.print(f"  {asset.path:<22} {asset.bytes:>9,} bytes", highlight=False)

@@ -1,0 +1,99 @@
+"""The one path every file soundstage produces goes through.
+
+`Exporter` writes each asset atomically (a temp file in the same folder, then rename), so
+a crash never leaves a half-written file, and records it in `manifest.json` (path, media
+type, size, SHA-256, what made it). Later capabilities hook in here: content credentials,
+watermarks and AI-disclosure labels wrap every asset by wrapping this one class.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from soundstage import __version__
+from soundstage.errors import SoundstageError
+
+MEDIA_TYPES = {
+    ".fountain": "text/vnd.fountain",
+    ".fdx": "application/xml",
+    ".pdf": "application/pdf",
+    ".json": "application/json",
+    ".jsonl": "application/jsonl",
+    ".md": "text/markdown",
+    ".txt": "text/plain",
+    ".mid": "audio/midi",
+    ".wav": "audio/wav",
+    ".csv": "text/csv",
+}
+
+
+@dataclass(frozen=True)
+class Asset:
+    path: str  # relative to the export folder
+    media_type: str
+    bytes: int
+    sha256: str
+    generator: str  # what produced it, e.g. "soundstage 0.1.0 / drama-lm"
+
+
+@dataclass
+class Exporter:
+    out_dir: Path
+    generator: str = f"soundstage {__version__}"
+    assets: list[Asset] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SoundstageError(
+                f"cannot create output folder {self.out_dir}: {exc.strerror or exc}",
+                hint="choose a writable --out folder",
+            ) from None
+
+    def write_bytes(self, name: str, data: bytes) -> Path:
+        return self.write_with(name, lambda tmp: tmp.write_bytes(data))
+
+    def write_text(self, name: str, text: str) -> Path:
+        return self.write_bytes(name, text.encode("utf-8"))
+
+    def write_json(self, name: str, data: Any) -> Path:
+        return self.write_text(name, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+    def write_with(self, name: str, writer: Callable[[Path], object]) -> Path:
+        """Let `writer` fill a temp file, then move it into place and record it."""
+        target = self.out_dir / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            writer(tmp)
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise SoundstageError(
+                f"cannot write {target}: {exc.strerror or exc}", hint="check the --out folder"
+            ) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+        data = target.read_bytes()
+        asset = Asset(
+            path=name,
+            media_type=MEDIA_TYPES.get(target.suffix, "application/octet-stream"),
+            bytes=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+            generator=self.generator,
+        )
+        self.assets = [a for a in self.assets if a.path != name] + [asset]
+        return target
+
+    def write_manifest(self) -> Path:
+        manifest = {"generator": self.generator, "assets": [asdict(a) for a in self.assets]}
+        return self.write_text("manifest.json", json.dumps(manifest, indent=2) + "\n")

@@ -1,0 +1,163 @@
+"""`soundstage produce`: logline in, a folder of finished assets out.
+
+A pipeline of named stages over one `Production` context. Each stage reads what earlier
+stages left and adds its part; later capabilities (score, moderation, provenance, audits)
+add stages here rather than editing existing ones. Every file goes through the single
+`Exporter`, so signing and labelling can wrap all of them.
+
+    plan      levels 1–5: title, characters, scenes, places (structured planner)
+    dialogue  level 6, turn by turn for each scene
+    export    screenplay.fountain / .fdx / .pdf / .json, log.jsonl
+    report    report.md, manifest.json
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from soundstage.backends.base import TextBackend
+from soundstage.errors import SoundstageError
+from soundstage.export import Exporter
+from soundstage.script.dialogue import DialogueWriter, scene_budget
+from soundstage.script.elements import Document
+from soundstage.script.history import InterventionLog, authorship
+from soundstage.script.planner import plan
+from soundstage.script.render import disclosure, render
+from soundstage.script.report import render_report
+from soundstage.script.types import Controls, Line, Screenplay
+
+Progress = Callable[[str, float, str], None]  # (stage, fraction done, message)
+
+MAX_LOGLINE = 1000
+
+
+@dataclass
+class Production:
+    logline: str
+    controls: Controls
+    backend: TextBackend
+    exporter: Exporter
+    seed: int = 1
+    author: str = ""
+    progress: Progress = field(default=lambda stage, done, message: None)
+    screenplay: Screenplay = field(default_factory=Screenplay)
+    document: Document = field(default_factory=Document)
+    log: InterventionLog = field(default_factory=InterventionLog)
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def actor(self) -> str:
+        return f"model:{self.backend.model}"
+
+
+def check_inputs(logline: str, controls: Controls) -> str:
+    text = " ".join(logline.split())
+    if not text:
+        raise SoundstageError("the logline is empty", hint='pass one sentence, e.g. "A keeper…"')
+    if len(text) > MAX_LOGLINE:
+        raise SoundstageError(
+            f"the logline is {len(text):,} characters; at most {MAX_LOGLINE} are allowed",
+            hint="a logline is one or two sentences",
+        )
+    if not 0 < controls.minutes <= 240:
+        raise SoundstageError(
+            f"--minutes must be more than 0 and at most 240, got {controls.minutes:g}"
+        )
+    return text
+
+
+def stage_plan(p: Production) -> None:
+    p.progress("plan", 0.0, "title, characters, scenes, places")
+    sp = plan(p.logline, p.controls, seed=p.seed)
+    sp.author, sp.model = p.author, p.backend.model
+    p.log.record("generate", "logline", "logline", f"human:{p.author or 'writer'}", p.logline)
+    p.log.record_all(sp, "generate", "model:planner", ["title", "characters", "scenes", "places"])
+    p.screenplay = sp
+    p.progress("plan", 1.0, f"{len(sp.scenes)} scenes, {len(sp.characters)} characters")
+
+
+def stage_dialogue(p: Production) -> None:
+    sp = p.screenplay
+    writer = DialogueWriter(p.backend)
+    budget = scene_budget(p.controls.minutes, len(sp.scenes))
+    for i, scene in enumerate(sp.scenes):
+        p.progress("dialogue", i / len(sp.scenes), f"scene {i + 1}/{len(sp.scenes)}")
+        prompts: list[str] = []
+
+        def keep_prompt(_line: Line, prompt: str, into: list[str] = prompts) -> None:
+            into.append(prompt)
+
+        dialogue = writer.write_scene(
+            sp, scene, budget, seed=p.seed * 1000 + i, on_turn=keep_prompt
+        )
+        sp.dialogue[scene.id] = dialogue
+        text = "\n".join(f"{sp.character(ln.speaker).cue}: {ln.text}" for ln in dialogue.lines)
+        p.log.record("generate", "dialogue", scene.id, p.actor, text, prompts[0] if prompts else "")
+    p.progress("dialogue", 1.0, f"{sum(len(d.lines) for d in sp.dialogue.values())} speeches")
+
+
+def stage_export(p: Production) -> None:
+    from soundstage.script.fdx import write_fdx
+    from soundstage.script.fountain import write_fountain
+    from soundstage.script.pdf import write_pdf
+
+    p.progress("export", 0.0, "fountain, fdx, pdf, json")
+    p.document = render(p.screenplay, draft_date=date.today().isoformat())
+    ex = p.exporter
+    ex.write_text("screenplay.fountain", write_fountain(p.document))
+    ex.write_bytes("screenplay.fdx", write_fdx(p.document))
+    p.progress("export", 0.4, "pdf")
+    ex.write_with(
+        "screenplay.pdf",
+        lambda tmp: write_pdf(p.document, tmp, disclosure=f"Written by {disclosure(p.screenplay)}"),
+    )
+    ex.write_json("screenplay.json", p.screenplay.to_json())
+    ex.write_text("log.jsonl", p.log.to_jsonl())
+    p.progress("export", 1.0, "written")
+
+
+def stage_report(p: Production) -> None:
+    seconds = time.perf_counter() - p.started
+    shares = authorship(p.log, p.screenplay)
+    p.exporter.write_text("report.md", render_report(p.screenplay, p.document, shares, seconds))
+    p.exporter.write_manifest()
+    p.progress("report", 1.0, "report.md")
+
+
+STAGES: list[tuple[str, Callable[[Production], None]]] = [
+    ("plan", stage_plan),
+    ("dialogue", stage_dialogue),
+    ("export", stage_export),
+    ("report", stage_report),
+]
+
+
+def produce(
+    logline: str,
+    out_dir: Path,
+    backend: TextBackend,
+    controls: Controls | None = None,
+    *,
+    seed: int = 1,
+    author: str = "",
+    progress: Progress | None = None,
+) -> Production:
+    controls = controls or Controls()
+    text = check_inputs(logline, controls)
+    p = Production(
+        text,
+        controls,
+        backend,
+        Exporter(out_dir, generator=f"soundstage / {backend.model}"),
+        seed=seed,
+        author=author,
+    )
+    if progress:
+        p.progress = progress
+    for _name, stage in STAGES:
+        stage(p)
+    return p

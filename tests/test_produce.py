@@ -1,0 +1,140 @@
+"""`soundstage produce` end to end, as a user runs it, with every file read back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from soundstage.script.elements import Kind
+from soundstage.script.fdx import read_fdx
+from soundstage.script.fountain import read_fountain
+from soundstage.script.types import Screenplay
+
+LOGLINE = "A retired lighthouse keeper discovers that a smuggler has stolen the great lens."
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "soundstage", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+
+
+@pytest.fixture(scope="module")
+def produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("prod") / "out"
+    result = run(
+        "produce",
+        LOGLINE,
+        "--out",
+        str(out),
+        "--minutes",
+        "2",
+        "--seed",
+        "3",
+        "--author",
+        "Sam Writer",
+        "--genre",
+        "thriller",
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_all_assets_are_written_and_listed_in_the_manifest(produced: Path) -> None:
+    names = {
+        "screenplay.fountain",
+        "screenplay.fdx",
+        "screenplay.pdf",
+        "screenplay.json",
+        "log.jsonl",
+        "report.md",
+        "manifest.json",
+    }
+    assert names <= {p.name for p in produced.iterdir()}
+    assert not [p for p in produced.iterdir() if p.name.startswith(".")]  # no temp files left
+    manifest = json.loads((produced / "manifest.json").read_text())
+    for asset in manifest["assets"]:
+        data = (produced / asset["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == asset["sha256"]
+        assert asset["generator"] == "soundstage / drama-lm"
+
+
+def test_fountain_fdx_and_json_agree(produced: Path) -> None:
+    sp = Screenplay.from_json(json.loads((produced / "screenplay.json").read_text()))
+    fountain = read_fountain(produced / "screenplay.fountain")
+    fdx = read_fdx(produced / "screenplay.fdx")
+    assert fountain.elements == fdx.elements
+    assert fountain.title() == sp.title
+    assert fountain.get("Author") == "Sam Writer with soundstage (drama-lm)"
+    assert fountain.count(Kind.SCENE_HEADING) == len(sp.scenes)
+    speeches = sum(len(d.lines) for d in sp.dialogue.values())
+    assert fountain.count(Kind.CHARACTER) == speeches > 0
+    cues = {e.text for e in fountain.elements if e.kind is Kind.CHARACTER}
+    assert cues <= {c.cue for c in sp.characters}  # every speaker is a declared character
+
+
+def test_pdf_has_the_disclosure_on_its_title_page(produced: Path) -> None:
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(produced / "screenplay.pdf")
+    assert len(reader.pages) >= 2
+    assert "with soundstage (drama-lm)" in reader.pages[0].extract_text()
+
+
+def test_log_and_report(produced: Path) -> None:
+    rows = [json.loads(line) for line in (produced / "log.jsonl").read_text().splitlines()]
+    levels = {r["level"] for r in rows}
+    assert levels == {"logline", "title", "characters", "scenes", "places", "dialogue"}
+    assert all(r["prompt"] for r in rows if r["level"] == "dialogue")
+    report = (produced / "report.md").read_text()
+    assert "estimated runtime" in report and "| dialogue |" in report
+
+
+def test_same_seed_same_screenplay(produced: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    result = run(
+        "produce",
+        LOGLINE,
+        "--out",
+        str(again),
+        "--minutes",
+        "2",
+        "--seed",
+        "3",
+        "--author",
+        "Sam Writer",
+        "--genre",
+        "thriller",
+    )
+    assert result.returncode == 0
+    assert (again / "screenplay.json").read_text() == (produced / "screenplay.json").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["", "--out", "OUT"], "logline is empty"),
+        (["x" * 100_000, "--out", "OUT"], "at most 1000"),
+        (["A plot.", "--out", "OUT", "--minutes", "0"], "--minutes"),
+        (["A plot.", "--out", "OUT", "--minutes", "500"], "--minutes"),
+        (["A plot.", "--out", "OUT", "--structure", "five-act"], "unknown --structure"),
+        (["A plot.", "--out", "OUT", "--model", "nope"], "unknown backend spec"),
+    ],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
+    out = tmp_path / "out"
+    result = run("produce", *[str(out) if a == "OUT" else a for a in args])
+    assert result.returncode != 0
+    assert needle in result.stderr and "Traceback" not in result.stderr
+    assert not out.exists()
