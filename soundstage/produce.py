@@ -26,7 +26,7 @@ from soundstage.script.dialogue import DialogueWriter, scene_budget
 from soundstage.script.elements import Document
 from soundstage.script.history import InterventionLog, authorship
 from soundstage.script.planner import plan
-from soundstage.script.render import disclosure, render
+from soundstage.script.render import ai_notice, render
 from soundstage.script.report import render_report
 from soundstage.script.types import Controls, Line, Screenplay
 
@@ -113,7 +113,7 @@ def stage_export(p: Production) -> None:
     p.progress("export", 0.4, "pdf")
     ex.write_with(
         "screenplay.pdf",
-        lambda tmp: write_pdf(p.document, tmp, disclosure=f"Written by {disclosure(p.screenplay)}"),
+        lambda tmp: write_pdf(p.document, tmp, disclosure=ai_notice(p.screenplay)),
     )
     ex.write_json("screenplay.json", p.screenplay.to_json())
     ex.write_text("log.jsonl", p.log.to_jsonl())

@@ -87,7 +87,9 @@ def test_pdf_has_the_disclosure_on_its_title_page(produced: Path) -> None:
     pypdf = pytest.importorskip("pypdf")
     reader = pypdf.PdfReader(produced / "screenplay.pdf")
     assert len(reader.pages) >= 2
-    assert "with soundstage (drama-lm)" in reader.pages[0].extract_text()
+    first = reader.pages[0].extract_text()
+    assert "Sam Writer with soundstage (drama-lm)" in first
+    assert "Co-written with an AI system: soundstage (drama-lm)" in first
 
 
 def test_log_and_report(produced: Path) -> None:

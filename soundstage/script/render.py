@@ -11,6 +11,8 @@ Choices, each for a reason a reader would notice:
 
 from __future__ import annotations
 
+import re
+
 from soundstage.script.elements import Document, Element, Kind
 from soundstage.script.types import Screenplay
 
@@ -19,6 +21,19 @@ def disclosure(screenplay: Screenplay) -> str:
     who = screenplay.author or "Anonymous"
     model = screenplay.model or "unknown model"
     return f"{who} with soundstage ({model})"
+
+
+def ai_notice(screenplay: Screenplay) -> str:
+    """An explicit AI-use notice for printed title pages (EU AI Act Art. 50-style marking)."""
+    return f"Co-written with an AI system: soundstage ({screenplay.model or 'unknown model'})"
+
+
+def introduce(name: str, description: str) -> str:
+    """Action line introducing a character: 'ADA QUILL (30s), a retired keeper'."""
+    age = re.match(r"\((\w+)\)\s*", description)
+    if age:
+        return f"{name.upper()} ({age.group(1)}), {description[age.end() :]}"
+    return f"{name.upper()}, {description}"
 
 
 def title_page(screenplay: Screenplay, draft_date: str = "") -> list[tuple[str, str]]:
@@ -64,7 +79,7 @@ def render(screenplay: Screenplay, *, draft_date: str = "") -> Document:
             seen_people.add(char_id)
             person = screenplay.character(char_id)
             if person.description:
-                out.append(Element(Kind.ACTION, f"{person.name.upper()}, {person.description}"))
+                out.append(Element(Kind.ACTION, introduce(person.name, person.description)))
         dialogue = screenplay.dialogue.get(scene.id)
         if dialogue is None:
             continue

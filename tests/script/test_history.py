@@ -35,3 +35,24 @@ def test_authorship_splits_edited_text_by_how_much_changed() -> None:
     title = report["title"]
     assert 0 < title["human_share"] < 1 and title["human_share"] + title["model_share"] == 1
     assert title["edit_effort"] == round(6 / len("The Lens"), 4)  # 6 characters inserted
+
+
+def test_render_introduces_characters_and_discloses_ai() -> None:
+    from soundstage.script.elements import Kind
+    from soundstage.script.render import ai_notice, render
+    from soundstage.script.types import Dialogue, Line, Place, Scene
+
+    sp = _draft()
+    sp.characters = [Character("a", "Ada Quill", "(30s) a keeper"), Character("b", "Bo", "")]
+    sp.places = [Place("DOCK", "Wet planks.", interior=False)]
+    sp.scenes = [Scene("s1", "DOCK", "Setup", "Ada waits.", ("a", "b"), "NIGHT")]
+    sp.dialogue = {"s1": Dialogue("s1", (Line("a", "Who's there?", "whispers"), Line("b", "Me.")))}
+    sp.author, sp.model = "Sam", "m1"
+    doc = render(sp)
+    assert doc.get("Author") == "Sam with soundstage (m1)"
+    assert ai_notice(sp) == "Co-written with an AI system: soundstage (m1)"
+    kinds = [(e.kind, e.text) for e in doc.elements]
+    assert (Kind.SCENE_HEADING, "EXT. DOCK - NIGHT") in kinds
+    assert (Kind.ACTION, "ADA QUILL (30s), a keeper") in kinds
+    assert (Kind.CHARACTER, "ADA") in kinds and (Kind.PARENTHETICAL, "(whispers)") in kinds
+    assert not any(t.startswith("BO,") for _, t in kinds)  # no description, no intro line
