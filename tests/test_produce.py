@@ -17,6 +17,7 @@ from soundstage.script.fountain import read_fountain
 from soundstage.script.types import Screenplay
 
 LOGLINE = "A retired lighthouse keeper discovers that a smuggler has stolen the great lens."
+SMALL = ("--minutes", "2", "--seed", "3", "--author", "Sam Writer", "--genre", "thriller")
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -32,20 +33,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def produced(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("prod") / "out"
-    result = run(
-        "produce",
-        LOGLINE,
-        "--out",
-        str(out),
-        "--minutes",
-        "2",
-        "--seed",
-        "3",
-        "--author",
-        "Sam Writer",
-        "--genre",
-        "thriller",
-    )
+    result = run("produce", LOGLINE, "--out", str(out), *SMALL)
     assert result.returncode == 0, result.stderr
     return out
 
@@ -103,20 +91,7 @@ def test_log_and_report(produced: Path) -> None:
 
 def test_same_seed_same_screenplay(produced: Path, tmp_path: Path) -> None:
     again = tmp_path / "again"
-    result = run(
-        "produce",
-        LOGLINE,
-        "--out",
-        str(again),
-        "--minutes",
-        "2",
-        "--seed",
-        "3",
-        "--author",
-        "Sam Writer",
-        "--genre",
-        "thriller",
-    )
+    result = run("produce", LOGLINE, "--out", str(again), *SMALL)
     assert result.returncode == 0
     assert (again / "screenplay.json").read_text() == (produced / "screenplay.json").read_text()
 

@@ -115,18 +115,7 @@ class TextBackend(abc.ABC):
         return self.complete_sampling(prompt, sampling)
 
     def complete_sampling(self, prompt: str, sampling: Sampling) -> Completion:
-        parts: list[str] = []
-        last = Chunk("", "length", 0, 0)
-        for chunk in self._stream(prompt, sampling):
-            parts.append(chunk.text)
-            last = chunk
-        return Completion(
-            text="".join(parts),
-            finish_reason=last.finish_reason or "length",
-            prompt_tokens=last.prompt_tokens or 0,
-            completion_tokens=last.completion_tokens or 0,
-            model=self.model,
-        )
+        return self._drain(self._stream(prompt, sampling))
 
     def chat_stream(self, messages: Sequence[Message], sampling: Sampling) -> Iterator[Chunk]:
         """Stream a chat reply. Default: render the messages into a completion prompt."""
@@ -142,17 +131,21 @@ class TextBackend(abc.ABC):
         return self._stream(prompt, merged)
 
     def chat(self, messages: Sequence[Message], sampling: Sampling) -> Completion:
+        return self._drain(self.chat_stream(messages, sampling))
+
+    def _drain(self, chunks: Iterator[Chunk]) -> Completion:
+        """Join a stream into one Completion; usage and finish reason come from the last chunk."""
         parts: list[str] = []
         last = Chunk("", "length", 0, 0)
-        for chunk in self.chat_stream(messages, sampling):
+        for chunk in chunks:
             parts.append(chunk.text)
             last = chunk
         return Completion(
-            "".join(parts),
-            last.finish_reason or "length",
-            last.prompt_tokens or 0,
-            last.completion_tokens or 0,
-            self.model,
+            text="".join(parts),
+            finish_reason=last.finish_reason or "length",
+            prompt_tokens=last.prompt_tokens or 0,
+            completion_tokens=last.completion_tokens or 0,
+            model=self.model,
         )
 
     def close(self) -> None:  # noqa: B027  optional hook, not abstract

@@ -1,67 +1,12 @@
-"""Store fixtures: every test that asks for `engine` runs on SQLite and on PostgreSQL."""
+"""Store fixtures; the database fixtures (`db_url`, `engine`, ...) live in tests/conftest.py."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
 
 from soundstage.settings import Settings, load_settings
-from soundstage.store import open_store
-from soundstage.store.testing import (
-    ADMIN_URL,
-    postgres_unavailable,
-    reset_database,
-    temporary_postgres_database,
-)
-
-DATABASES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """One fresh PostgreSQL database for the session, dropped at the end."""
-    reason = postgres_unavailable(ADMIN_URL)
-    if reason:
-        pytest.skip(f"PostgreSQL not reachable ({reason}); set SOUNDSTAGE_TEST_POSTGRES_URL")
-    with temporary_postgres_database(ADMIN_URL) as url:
-        yield url
-
-
-@pytest.fixture(params=DATABASES)
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty store at head: a new SQLite file, or the session's PostgreSQL database reset."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'db' / 'soundstage.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    reset_database(url)
-    return url
-
-
-@pytest.fixture(params=DATABASES)
-def fresh_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A brand-new, never migrated database (for tests about migrations)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'fresh' / 'soundstage.db'}"
-        return
-    request.getfixturevalue("postgres_url")  # skips when PostgreSQL is unreachable
-    with temporary_postgres_database(ADMIN_URL) as url:
-        yield url
-
-
-@pytest.fixture
-def store_settings(db_url: str, _isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    monkeypatch.setenv("SOUNDSTAGE_DATABASE_URL", db_url)
-    return load_settings()
-
-
-@pytest.fixture
-def engine(store_settings: Settings) -> Iterator[Engine]:
-    engine = open_store(store_settings)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
