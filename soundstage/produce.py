@@ -7,8 +7,7 @@ add stages here rather than editing existing ones. Every file goes through the s
 
     plan      levels 1–5: title, characters, scenes, places (structured planner)
     dialogue  level 6, turn by turn for each scene
-    export    screenplay.fountain / .fdx / .pdf / .json, log.jsonl
-    report    report.md, manifest.json
+    export    screenplay.fountain / .fdx / .pdf / .json, log.jsonl, report.md, manifest.json
 """
 
 from __future__ import annotations
@@ -100,39 +99,38 @@ def stage_dialogue(p: Production) -> None:
     p.progress("dialogue", 1.0, f"{sum(len(d.lines) for d in sp.dialogue.values())} speeches")
 
 
-def stage_export(p: Production) -> None:
+def export_package(
+    exporter: Exporter, sp: Screenplay, log: InterventionLog, seconds: float = 0.0
+) -> Document:
+    """Write the screenplay package: fountain, fdx, pdf, json, log, report, manifest."""
     from soundstage.script.fdx import write_fdx
     from soundstage.script.fountain import write_fountain
     from soundstage.script.pdf import write_pdf
 
-    p.progress("export", 0.0, "fountain, fdx, pdf, json")
-    p.document = render(p.screenplay, draft_date=date.today().isoformat())
-    ex = p.exporter
-    ex.write_text("screenplay.fountain", write_fountain(p.document))
-    ex.write_bytes("screenplay.fdx", write_fdx(p.document))
-    p.progress("export", 0.4, "pdf")
-    ex.write_with(
-        "screenplay.pdf",
-        lambda tmp: write_pdf(p.document, tmp, disclosure=ai_notice(p.screenplay)),
+    document = render(sp, draft_date=date.today().isoformat())
+    exporter.write_text("screenplay.fountain", write_fountain(document))
+    exporter.write_bytes("screenplay.fdx", write_fdx(document))
+    exporter.write_with(
+        "screenplay.pdf", lambda tmp: write_pdf(document, tmp, disclosure=ai_notice(sp))
     )
-    ex.write_json("screenplay.json", p.screenplay.to_json())
-    ex.write_text("log.jsonl", p.log.to_jsonl())
-    p.progress("export", 1.0, "written")
+    exporter.write_json("screenplay.json", sp.to_json())
+    exporter.write_text("log.jsonl", log.to_jsonl())
+    exporter.write_text("report.md", render_report(sp, document, authorship(log, sp), seconds))
+    exporter.write_manifest()
+    return document
 
 
-def stage_report(p: Production) -> None:
+def stage_export(p: Production) -> None:
+    p.progress("export", 0.0, "fountain, fdx, pdf, json, log, report")
     seconds = time.perf_counter() - p.started
-    shares = authorship(p.log, p.screenplay)
-    p.exporter.write_text("report.md", render_report(p.screenplay, p.document, shares, seconds))
-    p.exporter.write_manifest()
-    p.progress("report", 1.0, "report.md")
+    p.document = export_package(p.exporter, p.screenplay, p.log, seconds)
+    p.progress("export", 1.0, "written")
 
 
 STAGES: list[tuple[str, Callable[[Production], None]]] = [
     ("plan", stage_plan),
     ("dialogue", stage_dialogue),
     ("export", stage_export),
-    ("report", stage_report),
 ]
 
 

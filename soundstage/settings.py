@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     # SQLAlchemy URL; empty means a SQLite file in the data directory.
     database_url: str = ""
+    # Who the human writer is, for the intervention log and title pages (default: login name).
+    author: str = ""
     # Backend spec used when a command gets no --model (see soundstage.backends).
     model: str = "embedded"
     # Bearer token for `openai:` backends; OPENAI_API_KEY is used when this is unset.

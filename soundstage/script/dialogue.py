@@ -168,14 +168,15 @@ class DialogueWriter:
         budget: int,
         seed: int,
         on_turn: Callable[[Line, str], None] | None = None,
+        start: tuple[Line, ...] = (),
     ) -> Dialogue:
-        """Write speeches until they fill `budget` printed lines."""
+        """Write speeches until the new ones fill `budget` printed lines, after `start`."""
         index = next(i for i, s in enumerate(sp.scenes) if s.id == scene.id)
         earlier = sp.scenes[:index]
         present = [sp.character(c) for c in scene.characters] or sp.characters[:1]
         rng = random.Random(seed * 7919 + index)
-        turns: list[Line] = []
-        last: str | None = None
+        turns: list[Line] = list(start)
+        last: str | None = turns[-1].speaker if turns else None
         used, turn, window = 0, 0, 0
         while used < budget:
             if len(self.prompt(sp, scene, earlier, turns[window:])) > WINDOW_CHARS:

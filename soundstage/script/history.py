@@ -21,7 +21,7 @@ from rapidfuzz.distance import Levenshtein
 
 from soundstage.script.types import LEVELS, Level, Screenplay
 
-Op = Literal["generate", "continue", "edit", "regenerate"]
+Op = Literal["generate", "continue", "edit", "regenerate", "restore"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,12 @@ class Intervention:
     text: str  # the entity's text after this intervention
     prompt: str = ""
     diff: str = ""
+
+
+def line_diff(before: str, after: str) -> str:
+    """A unified line diff without headers, as stored with every intervention."""
+    lines = difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+    return "\n".join(line for line in lines if not line.startswith(("---", "+++")))
 
 
 def is_human(actor: str) -> bool:
@@ -72,11 +78,7 @@ class InterventionLog:
         self, op: Op, level: Level, entity: str, actor: str, text: str, prompt: str = ""
     ) -> Intervention:
         before = self.last(level, entity)
-        diff = "\n".join(
-            difflib.unified_diff(
-                (before.text if before else "").splitlines(), text.splitlines(), lineterm="", n=0
-            )
-        )
+        diff = line_diff(before.text if before else "", text)
         item = Intervention(
             datetime.now(UTC).isoformat(timespec="milliseconds"),
             op,

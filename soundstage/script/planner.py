@@ -262,9 +262,27 @@ def object_of(logline: str) -> str:
     return " ".join(phrase.split()[:4])
 
 
+def _titled(phrase: str) -> str:
+    return " ".join(w[:1].upper() + w[1:] for w in phrase.split())
+
+
 def make_title(logline: str) -> str:
     phrase = object_of(logline) or subject_of(logline) or "Untitled"
-    return "The " + " ".join(w[:1].upper() + w[1:] for w in phrase.split())
+    return "The " + _titled(phrase)
+
+
+def title_options(logline: str) -> list[str]:
+    """Distinct candidate titles, the default first: what "generate again" cycles through."""
+    options = [make_title(logline)]
+    obj, subj = object_of(logline), subject_of(logline)
+    if obj:
+        options.append(_titled(obj.split()[-1]))
+    if subj:
+        options.append("The " + _titled(subj))
+        options.append(_titled(subj.split()[-1]) + "s" if not subj.endswith("s") else _titled(subj))
+    if obj and subj:
+        options.append(f"The {_titled(subj.split()[-1])} and the {_titled(obj.split()[-1])}")
+    return list(dict.fromkeys(o for o in options if o.strip()))
 
 
 def make_cast(logline: str, controls: Controls, rng: random.Random) -> list[Character]:

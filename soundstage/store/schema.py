@@ -17,6 +17,7 @@ from sqlalchemy import (
     JSON,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     Index,
     MetaData,
     String,
@@ -111,3 +112,41 @@ class Job(Base):
 
     def __repr__(self) -> str:
         return f"Job(id={self.id!r}, kind={self.kind!r}, status={self.status!r})"
+
+
+class Project(Base):
+    """A screenplay being co-written. Its content lives in its newest `ProjectVersion`."""
+
+    __tablename__ = "projects"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    head: Mapped[int] = mapped_column(default=0)  # newest version number
+    seed: Mapped[int] = mapped_column(default=1)  # each generation derives its seed from this
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ProjectVersion(Base):
+    """One intervention (generate, continue, edit, regenerate, restore) and the draft after it.
+
+    Versions are append-only: history, authorship and provenance are read from them, and
+    going back to an earlier alternative writes a new version rather than deleting any.
+    """
+
+    __tablename__ = "project_versions"
+
+    project_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    op: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str] = mapped_column(String(16))
+    entity: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(200))
+    prompt: Mapped[str] = mapped_column(Text, default="")
+    diff: Mapped[str] = mapped_column(Text, default="")
+    screenplay: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # [level, entity] pairs whose upper levels changed since they were written.
+    stale: Mapped[list[list[str]]] = mapped_column(JSON, default=list)

@@ -16,7 +16,7 @@ def test_log_records_diffs_and_serialises() -> None:
     log.record_all(sp, "generate", "model:m", ["title", "characters"])
     log.record("edit", "title", "title", "human:sam", "The Great Lens")
     edit = log.entries[-1]
-    assert edit.diff.splitlines()[-2:] == ["-The Lens", "+The Great Lens"]
+    assert edit.diff.splitlines() == ["@@ -1 +1 @@", "-The Lens", "+The Great Lens"]
     rows = [json.loads(line) for line in log.to_jsonl().splitlines()]
     assert [r["op"] for r in rows] == ["generate", "generate", "edit"]
     assert rows[-1]["actor"] == "human:sam"

@@ -1,0 +1,455 @@
+"""The writers' room: versioned screenplay projects and the co-writing operations.
+
+Every operation reads the project's newest version, changes one level (or one entity of
+it) and appends a new version in one transaction: the whole draft, who acted (`human:…`
+or `model:…`), the prompt, a line diff, and which lower entities are now stale. Nothing
+is overwritten, so history, the intervention log and authorship are read from versions.
+
+    generate     write a level (or one scene's dialogue) from the upper levels; each call
+                 uses a new seed, so generating again gives an alternative
+    continue     more of the same: another character, more dialogue in a scene
+    edit         replace a level or entity by hand; parsed and validated against the draft
+    regen_stale  regenerate what an upper-level edit made stale, upper levels first
+    step         move back/forward through a level's alternatives (a `restore` version)
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import cast
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from soundstage.backends.base import TextBackend
+from soundstage.errors import SoundstageError
+from soundstage.script import levels
+from soundstage.script.dialogue import DialogueWriter, scene_budget
+from soundstage.script.history import (
+    Intervention,
+    InterventionLog,
+    Op,
+    entity_texts,
+    line_diff,
+)
+from soundstage.script.planner import make_cast, make_places, make_scenes, title_options
+from soundstage.script.structures import scene_count
+from soundstage.script.types import LEVELS, Controls, Level, Line, Place, Screenplay
+from soundstage.store.schema import Project, ProjectVersion, utcnow
+
+Stale = frozenset[tuple[str, str]]
+
+
+class ProjectError(SoundstageError):
+    """Unknown project or entity, or an operation a level does not support."""
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A project's newest version."""
+
+    project_id: str
+    name: str
+    version: int
+    seed: int
+    screenplay: Screenplay
+    stale: Stale = frozenset()
+
+
+def dependants(sp: Screenplay, level: Level, entity: str | None) -> Stale:
+    """Entities written from (level, entity) that an edit to it makes stale."""
+    written = set(entity_texts(sp))
+    if level == "logline":
+        return frozenset(k for k in written if k[0] not in {"logline", "title"})
+    out: set[tuple[str, str]] = set()
+    for scene in sp.scenes:
+        if level == "characters" and (entity is None or entity in scene.characters):
+            out |= {("scenes", scene.id), ("dialogue", scene.id)}
+        elif level == "scenes" and entity in (None, scene.id):
+            out.add(("dialogue", scene.id))
+        elif level == "places" and entity in (None, scene.place):
+            out.add(("dialogue", scene.id))
+    return frozenset(out & written)
+
+
+def next_level(sp: Screenplay) -> Level | None:
+    """The first level not written yet: what `write step` generates next."""
+    if not sp.title:
+        return "title"
+    if not sp.characters:
+        return "characters"
+    if not sp.scenes:
+        return "scenes"
+    if {s.place for s in sp.scenes} - {p.name for p in sp.places}:
+        return "places"
+    if any(s.id not in sp.dialogue for s in sp.scenes):
+        return "dialogue"
+    return None
+
+
+def copy(sp: Screenplay) -> Screenplay:
+    return Screenplay.from_json(sp.to_json())
+
+
+@dataclass
+class WritersRoom:
+    engine: Engine
+    backend: TextBackend
+    author: str = "writer"
+    progress: Callable[[str], None] = field(default=lambda message: None)
+
+    @property
+    def human(self) -> str:
+        return f"human:{self.author}"
+
+    @property
+    def model(self) -> str:
+        return f"model:{self.backend.model}"
+
+    # --- storage ---------------------------------------------------------------------------
+
+    def new(self, name: str, logline: str, controls: Controls, seed: int = 1) -> Draft:
+        from soundstage.produce import check_inputs
+
+        text = check_inputs(logline, controls)
+        sp = Screenplay(text, controls=controls, author=self.author, model=self.backend.model)
+        pid = secrets.token_hex(6)
+        with Session(self.engine) as s, s.begin():
+            s.add(Project(id=pid, name=name or text[:60], head=0, seed=seed))
+        empty = Draft(pid, name, 0, seed, Screenplay(controls=controls))
+        return self._commit(empty, sp, "generate", "logline", "logline", self.human)
+
+    def load(self, project: str) -> Draft:
+        with Session(self.engine) as s:
+            row = self._find(s, project)
+            head = s.get(ProjectVersion, (row.id, row.head))
+            assert head is not None, "a project always has its first version"
+            stale = frozenset((a, b) for a, b in head.stale)
+            return Draft(
+                row.id, row.name, row.head, row.seed, Screenplay.from_json(head.screenplay), stale
+            )
+
+    def projects(self) -> list[Project]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            return list(s.scalars(select(Project).order_by(Project.updated_at.desc())).all())
+
+    def versions(self, project: str, level: str | None = None) -> list[ProjectVersion]:
+        with Session(self.engine, expire_on_commit=False) as s:
+            row = self._find(s, project)
+            query = select(ProjectVersion).where(ProjectVersion.project_id == row.id)
+            if level:
+                query = query.where(ProjectVersion.level == levels.check_level(level))
+            return list(s.scalars(query.order_by(ProjectVersion.version)).all())
+
+    def log(self, project: str) -> InterventionLog:
+        """The intervention log, rebuilt from the versions, one entry per entity touched.
+
+        A level-wide version (entity == level, e.g. "generate characters") becomes one
+        entry per entity of that level, so authorship can attribute every character.
+        """
+        out = InterventionLog()
+        for v in self.versions(project):
+            level = levels.check_level(v.level)
+            texts = entity_texts(Screenplay.from_json(v.screenplay))
+            keys = [k for k in texts if k[0] == level and (v.entity in (level, k[1]))]
+            for key in keys or [(level, v.entity)]:
+                out.entries.append(
+                    Intervention(
+                        v.created_at.isoformat(),
+                        cast(Op, v.op),
+                        level,
+                        key[1],
+                        v.actor,
+                        texts.get(key, ""),
+                        v.prompt,
+                        v.diff,
+                    )
+                )
+        return out
+
+    def _find(self, s: Session, project: str) -> Project:
+        row = s.get(Project, project)
+        if row is None and len(project) >= 4:
+            rows = s.scalars(select(Project).where(Project.id.startswith(project))).all()
+            row = rows[0] if len(rows) == 1 else None
+        if row is None:
+            raise ProjectError(f"no project {project!r}", hint="`soundstage write list` shows them")
+        return row
+
+    def _commit(
+        self,
+        draft: Draft,
+        sp: Screenplay,
+        op: str,
+        level: Level,
+        entity: str,
+        actor: str,
+        prompt: str = "",
+        stale: Stale = frozenset(),
+    ) -> Draft:
+        key = (level, entity)
+        diff = line_diff(entity_texts(draft.screenplay).get(key, ""), entity_texts(sp).get(key, ""))
+        now_stale = (draft.stale | stale) - {key}
+        with Session(self.engine) as s, s.begin():
+            row = s.get(Project, draft.project_id, with_for_update=True)
+            if row is None or row.head != draft.version:
+                raise ProjectError("the project changed while this ran; load it and try again")
+            row.head += 1
+            row.updated_at = utcnow()
+            s.add(
+                ProjectVersion(
+                    project_id=row.id,
+                    version=row.head,
+                    op=op,
+                    level=level,
+                    entity=entity,
+                    actor=actor,
+                    prompt=prompt,
+                    diff=diff,
+                    screenplay=sp.to_json(),
+                    stale=sorted([a, b] for a, b in now_stale),
+                )
+            )
+            version = row.head
+        return Draft(draft.project_id, draft.name, version, draft.seed, sp, frozenset(now_stale))
+
+    # --- operations ------------------------------------------------------------------------
+
+    def generate(
+        self, project: str, level: str, entity: str | None = None, *, op: str = "generate"
+    ) -> Draft:
+        lvl = levels.check_level(level)
+        draft = self.load(project)
+        sp = copy(draft.screenplay)
+        seed = draft.seed * 100_003 + draft.version
+        rng = random.Random(seed)
+        self._require_upper(sp, lvl)
+        if lvl == "dialogue":
+            return self._write_dialogue(draft, entity, seed, op)
+        if lvl == "logline":
+            raise ProjectError("the logline is the writer's: use `write edit PROJECT logline`")
+        if lvl == "title":
+            options = title_options(sp.logline)
+            tried = {
+                Screenplay.from_json(v.screenplay).title for v in self.versions(project, "title")
+            }
+            sp.title = next((t for t in options if t not in tried), rng.choice(options))
+        elif lvl == "characters":
+            sp.characters = make_cast(sp.logline, sp.controls, rng)
+        elif lvl == "scenes":
+            sp.places = make_places(sp.logline, sp.controls, scene_count(sp.controls.minutes), rng)
+            sp.scenes = make_scenes(sp.controls, sp.characters, sp.places, rng)
+        else:  # places: describe every place a scene uses
+            known = {p.name for p in sp.places}
+            used = [s.place for s in sp.scenes]
+            sp.places = [p for p in sp.places if p.name in used]
+            sp.places += [Place(n) for n in dict.fromkeys(used) if n not in known]
+        stale = dependants(draft.screenplay, lvl, None)
+        if lvl == "scenes":  # the outline chose its places too: log them as their own version
+            with_places = copy(draft.screenplay)
+            with_places.places = sp.places
+            draft = self._commit(draft, with_places, op, "places", "places", self.model)
+        return self._commit(draft, sp, op, lvl, lvl, self.model, stale=stale)
+
+    def _write_dialogue(
+        self, draft: Draft, entity: str | None, seed: int, op: str, extend: bool = False
+    ) -> Draft:
+        sp = draft.screenplay
+        scenes = [s for s in sp.scenes if entity in (None, s.id)]
+        if not scenes:
+            raise ProjectError(
+                f"no scene {entity!r}", hint="`write show PROJECT scenes` lists them"
+            )
+        writer = DialogueWriter(self.backend)
+        budget = scene_budget(sp.controls.minutes, len(sp.scenes))
+        for i, scene in enumerate(scenes):
+            self.progress(f"dialogue {scene.id} ({i + 1}/{len(scenes)})")
+            prompts: list[str] = []
+
+            def keep(_line: Line, prompt: str, into: list[str] = prompts) -> None:
+                into.append(prompt)
+
+            sp = copy(draft.screenplay)
+            start = sp.dialogue[scene.id].lines if extend and scene.id in sp.dialogue else ()
+            new_budget = max(8, budget // 2) if extend else budget
+            sp.dialogue[scene.id] = writer.write_scene(
+                sp, scene, new_budget, seed + i, on_turn=keep, start=start
+            )
+            first = prompts[0] if prompts else ""
+            draft = self._commit(draft, sp, op, "dialogue", scene.id, self.model, first)
+        return draft
+
+    def continue_(self, project: str, level: str, entity: str | None = None) -> Draft:
+        lvl = levels.check_level(level)
+        draft = self.load(project)
+        seed = draft.seed * 100_003 + draft.version
+        if lvl == "dialogue":
+            if not entity:
+                raise ProjectError("continuing dialogue needs a scene id, e.g. s2")
+            self._entity(draft.screenplay, lvl, entity)
+            return self._write_dialogue(draft, entity, seed, "continue", extend=True)
+        if lvl == "characters":
+            sp = copy(draft.screenplay)
+            taken = {c.id for c in sp.characters}
+            wide = replace(sp.controls, minutes=240.0)
+            extra = [
+                c for c in make_cast(sp.logline, wide, random.Random(seed)) if c.id not in taken
+            ]
+            if not extra:
+                raise ProjectError("no more names to draw; add a character with `write edit`")
+            sp.characters.append(replace(extra[0], role="supporting"))
+            return self._commit(draft, sp, "continue", "characters", extra[0].id, self.model)
+        raise ProjectError(f"continue works on characters and dialogue, not {lvl}")
+
+    def edit(self, project: str, level: str, entity: str | None, text: str) -> Draft:
+        """Replace a level, or one entity of it, with hand-written text."""
+        from soundstage.produce import check_inputs
+
+        lvl = levels.check_level(level)
+        draft = self.load(project)
+        sp = copy(draft.screenplay)
+        where = f"{lvl}:{entity}" if entity else lvl
+        if entity:
+            self._entity(sp, lvl, entity)
+        if lvl == "logline":
+            sp.logline = check_inputs(text, sp.controls)
+        elif lvl == "title":
+            title = " ".join(text.split())
+            if not 0 < len(title) <= 200:
+                raise ProjectError("a title is one line of 1 to 200 characters")
+            sp.title = title
+        elif lvl == "characters":
+            people = levels.parse_characters(sp, text, where)
+            if entity:
+                self._one(people, entity)
+                sp.characters = [
+                    replace(people[0], id=entity) if c.id == entity else c for c in sp.characters
+                ]
+            else:
+                sp.characters = people
+                self._check_cast(sp)
+        elif lvl == "scenes":
+            scenes = levels.parse_scenes(sp, text, where)
+            if entity:
+                self._one(scenes, entity)
+                sp.scenes = [
+                    replace(scenes[0], id=entity) if s.id == entity else s for s in sp.scenes
+                ]
+            else:
+                sp.scenes = scenes
+                sp.dialogue = {k: v for k, v in sp.dialogue.items() if k in {s.id for s in scenes}}
+        elif lvl == "places":
+            places = levels.parse_places(sp, text, where)
+            if entity:
+                self._one(places, entity)
+                sp.places = [
+                    replace(places[0], name=entity) if p.name == entity else p for p in sp.places
+                ]
+            else:
+                sp.places = places
+        else:
+            if not entity:
+                raise ProjectError("editing dialogue needs a scene id, e.g. s2")
+            scene = next(s for s in sp.scenes if s.id == entity)
+            sp.dialogue[entity] = levels.parse_dialogue(sp, scene, text, where)
+        stale = dependants(sp, lvl, entity)
+        return self._commit(draft, sp, "edit", lvl, entity or lvl, self.human, stale=stale)
+
+    def regen_stale(self, project: str) -> Draft:
+        """Regenerate every stale entity, upper levels first (scenes before dialogue)."""
+        draft = self.load(project)
+        for level in LEVELS:
+            todo = sorted(e for lvl, e in draft.stale if lvl == level)
+            if not todo:
+                continue
+            if level == "dialogue":
+                for scene_id in todo:
+                    draft = self.generate(project, "dialogue", scene_id, op="regenerate")
+            else:
+                draft = self.generate(project, level, op="regenerate")
+        return draft
+
+    def step(self, project: str, level: str, direction: int, entity: str | None = None) -> Draft:
+        """Restore the previous (-1) or next (+1) distinct alternative of a level."""
+        lvl = levels.check_level(level)
+        draft = self.load(project)
+        if entity:
+            self._entity(draft.screenplay, lvl, entity)
+
+        def text(sp: Screenplay) -> str:
+            return levels.to_text(sp, lvl, entity)
+
+        alternatives: list[Screenplay] = []
+        for v in self.versions(project, lvl):
+            if entity and v.entity != entity:
+                continue
+            candidate = Screenplay.from_json(v.screenplay)
+            if not any(text(a) == text(candidate) for a in alternatives):
+                alternatives.append(candidate)
+        current = text(draft.screenplay)
+        at = next(
+            (i for i, a in enumerate(alternatives) if text(a) == current), len(alternatives) - 1
+        )
+        target = at + direction
+        if not 0 <= target < len(alternatives):
+            where = "earlier" if direction < 0 else "later"
+            raise ProjectError(f"no {where} {lvl} to step to (at {at + 1} of {len(alternatives)})")
+        chosen, sp = alternatives[target], copy(draft.screenplay)
+        if lvl == "dialogue" and entity:
+            sp.dialogue[entity] = chosen.dialogue[entity]
+        elif lvl == "dialogue":
+            sp.dialogue = chosen.dialogue
+        else:
+            setattr(sp, lvl, getattr(chosen, lvl))
+        stale = dependants(sp, lvl, entity)
+        return self._commit(draft, sp, "restore", lvl, entity or lvl, self.human, stale=stale)
+
+    # --- checks ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _require_upper(sp: Screenplay, level: Level) -> None:
+        needs = {
+            "characters": "logline",
+            "scenes": "characters",
+            "places": "scenes",
+            "dialogue": "scenes",
+        }
+        upper = needs.get(level)
+        if upper and not (sp.logline if upper == "logline" else getattr(sp, upper)):
+            raise ProjectError(
+                f"write the {upper} before the {level}", hint="soundstage write step PROJECT"
+            )
+
+    @staticmethod
+    def _entity(sp: Screenplay, level: Level, entity: str) -> None:
+        known = {
+            "characters": {c.id for c in sp.characters},
+            "scenes": {s.id for s in sp.scenes},
+            "dialogue": {s.id for s in sp.scenes},
+            "places": {p.name for p in sp.places},
+        }.get(level)
+        if known is None:
+            raise ProjectError(f"the {level} level has no entities; leave the entity out")
+        if entity not in known:
+            raise ProjectError(
+                f"no {level} entity {entity!r} in this project; known: {', '.join(sorted(known))}"
+            )
+
+    @staticmethod
+    def _one(items: Sequence[object], entity: str) -> None:
+        if len(items) != 1:
+            raise ProjectError(f"editing {entity!r} takes exactly one block, got {len(items)}")
+
+    @staticmethod
+    def _check_cast(sp: Screenplay) -> None:
+        kept = {c.id for c in sp.characters}
+        for scene in sp.scenes:
+            gone = set(scene.characters) - kept
+            if gone:
+                raise ProjectError(
+                    f"scene {scene.id} still uses {', '.join(sorted(gone))}",
+                    hint="edit the scenes first, or keep those characters",
+                )

@@ -1,0 +1,137 @@
+"""The writers' room on a real database (SQLite and PostgreSQL) with the embedded model."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import Engine
+
+from soundstage.backends import load_backend
+from soundstage.backends.base import TextBackend
+from soundstage.errors import FormatError, SoundstageError
+from soundstage.script import levels
+from soundstage.script.history import authorship
+from soundstage.script.room import ProjectError, WritersRoom, next_level
+from soundstage.script.types import Controls
+
+LOGLINE = "A retired lighthouse keeper discovers that a smuggler has stolen the great lens."
+
+
+@pytest.fixture(scope="module")
+def backend() -> TextBackend:
+    return load_backend("embedded")
+
+
+@pytest.fixture
+def room(engine: Engine, backend: TextBackend) -> WritersRoom:
+    return WritersRoom(engine, backend, author="sam")
+
+
+def written(room: WritersRoom) -> str:
+    pid = room.new("lens", LOGLINE, Controls(minutes=1), seed=2).project_id
+    while (level := next_level(room.load(pid).screenplay)) is not None:
+        room.generate(pid, level)
+    return pid
+
+
+def test_levels_are_written_top_down_and_versioned(room: WritersRoom) -> None:
+    pid = written(room)
+    draft = room.load(pid)
+    sp = draft.screenplay
+    assert sp.title and sp.characters and sp.scenes and sp.places
+    assert set(sp.dialogue) == {s.id for s in sp.scenes}
+    for scene in sp.scenes:
+        assert {ln.speaker for ln in sp.dialogue[scene.id].lines} <= set(scene.characters)
+    ops = [(v.op, v.level, v.entity, v.actor) for v in room.versions(pid)]
+    assert ops[0] == ("generate", "logline", "logline", "human:sam")
+    assert [o[1] for o in ops[1:5]] == ["title", "characters", "places", "scenes"]
+    assert all(o[3] == "model:drama-lm" for o in ops[1:])
+    assert draft.version == len(ops) and not draft.stale
+
+
+def test_upper_levels_must_exist_first(room: WritersRoom) -> None:
+    pid = room.new("x", LOGLINE, Controls(minutes=1)).project_id
+    with pytest.raises(ProjectError, match="write the characters before the scenes"):
+        room.generate(pid, "scenes")
+    with pytest.raises(ProjectError, match="the logline is the writer's"):
+        room.generate(pid, "logline")
+
+
+def test_generate_again_then_step_back_and_forward(room: WritersRoom) -> None:
+    pid = room.new("t", LOGLINE, Controls(minutes=1)).project_id
+    first = room.generate(pid, "title").screenplay.title
+    second = room.generate(pid, "title").screenplay.title
+    assert first != second
+    assert room.step(pid, "title", -1).screenplay.title == first
+    assert room.step(pid, "title", +1).screenplay.title == second
+    with pytest.raises(ProjectError, match="no later title"):
+        room.step(pid, "title", +1)
+    restores = [v for v in room.versions(pid, "title") if v.op == "restore"]
+    assert len(restores) == 2  # stepping writes versions, it never deletes
+
+
+def test_edit_marks_dependants_stale_and_regen_clears_them(room: WritersRoom) -> None:
+    pid = written(room)
+    sp = room.load(pid).screenplay
+    scene = sp.scenes[0]
+    before = sp.dialogue[scene.id]
+    text = levels.to_text(sp, "scenes", scene.id).replace("Beat: ", "Beat: At dawn, ")
+    draft = room.edit(pid, "scenes", scene.id, text)
+    assert draft.stale == {("dialogue", scene.id)}
+    assert draft.screenplay.scenes[0].beat.startswith("At dawn, ")
+    draft = room.regen_stale(pid)
+    assert not draft.stale
+    after = draft.screenplay.dialogue[scene.id]
+    assert after != before and room.versions(pid)[-1].op == "regenerate"
+    hero = draft.screenplay.characters[0]
+    edited = room.edit(
+        pid,
+        "characters",
+        hero.id,
+        levels.to_text(draft.screenplay, "characters", hero.id).replace(hero.name, "Ida Vale"),
+    )
+    assert (
+        edited.screenplay.characters[0].name == "Ida Vale"
+        and edited.screenplay.characters[0].id == hero.id
+    )
+    assert {("scenes", s.id) for s in sp.scenes if hero.id in s.characters} <= edited.stale
+
+
+def test_continue_appends_dialogue_and_authorship_follows_edits(room: WritersRoom) -> None:
+    pid = written(room)
+    sp = room.load(pid).screenplay
+    scene = sp.scenes[0]
+    n = len(sp.dialogue[scene.id].lines)
+    longer = room.continue_(pid, "dialogue", scene.id).screenplay
+    assert longer.dialogue[scene.id].lines[:n] == sp.dialogue[scene.id].lines
+    assert len(longer.dialogue[scene.id].lines) > n
+    cue = longer.character(scene.characters[0]).cue
+    text = levels.to_text(longer, "dialogue", scene.id) + f"\n\n{cue}: I will find the lens."
+    draft = room.edit(pid, "dialogue", scene.id, text)
+    shares = authorship(room.log(pid), draft.screenplay)
+    assert shares["logline"]["human_share"] == 1.0
+    assert shares["characters"]["model_share"] == 1.0 and shares["places"]["model_share"] == 1.0
+    assert 0 < shares["dialogue"]["human_share"] < 0.5
+    assert shares["dialogue"]["edit_effort"] > 0
+
+
+def test_bad_edits_store_nothing(room: WritersRoom) -> None:
+    pid = written(room)
+    version = room.load(pid).version
+    scene = room.load(pid).screenplay.scenes[0]
+    with pytest.raises(FormatError, match="unknown character 'Zed'"):
+        room.edit(pid, "scenes", scene.id, "Place: DOCK\nBeat: x\nCharacters: Zed")
+    with pytest.raises(ProjectError, match="no scenes entity 's99'"):
+        room.edit(pid, "scenes", "s99", "Place: DOCK\nBeat: x")
+    with pytest.raises(SoundstageError, match="logline is empty"):
+        room.edit(pid, "logline", None, "   ")
+    with pytest.raises(ProjectError, match="no project"):
+        room.load("doesnotexist")
+    assert room.load(pid).version == version
+
+
+def test_a_stale_draft_cannot_overwrite_a_newer_version(room: WritersRoom) -> None:
+    pid = room.new("race", LOGLINE, Controls(minutes=1)).project_id
+    old = room.load(pid)
+    room.generate(pid, "title")
+    with pytest.raises(ProjectError, match="changed while this ran"):
+        room._commit(old, old.screenplay, "edit", "title", "title", "human:sam")
