@@ -5,8 +5,9 @@ stages left and adds its part; later capabilities (score, moderation, provenance
 add stages here rather than editing existing ones. Every file goes through the single
 `Exporter`, so signing and labelling can wrap all of them.
 
-    plan      levels 1–5: title, characters, scenes, places (structured planner)
-    dialogue  level 6, turn by turn for each scene
+    plan      levels 1–5: title, characters, scenes, places (few-shot prompts for
+              instruction-following LLMs; the structured planner for the embedded model)
+    dialogue  level 6 for each scene (few-shot, or turn by turn with the embedded model)
     export    screenplay.fountain / .fdx / .pdf / .json, log.jsonl, report.md, manifest.json
 """
 
@@ -23,7 +24,7 @@ from soundstage.errors import SoundstageError
 from soundstage.export import Exporter
 from soundstage.script.dialogue import DialogueWriter, scene_budget
 from soundstage.script.elements import Document
-from soundstage.script.history import InterventionLog, authorship
+from soundstage.script.history import InterventionLog, authorship, entity_texts
 from soundstage.script.planner import plan
 from soundstage.script.render import ai_notice, render
 from soundstage.script.report import render_report
@@ -47,6 +48,10 @@ class Production:
     document: Document = field(default_factory=Document)
     log: InterventionLog = field(default_factory=InterventionLog)
     started: float = field(default_factory=time.perf_counter)
+    prompts: dict[str, str] = field(default_factory=dict)  # last prompt sent per level
+
+    def remember(self, level: str, prompt: str, _answer: object) -> None:
+        self.prompts[level] = prompt
 
     @property
     def actor(self) -> str:
@@ -70,17 +75,31 @@ def check_inputs(logline: str, controls: Controls) -> str:
 
 
 def stage_plan(p: Production) -> None:
+    """Levels 1–5: the few-shot writer for instruction-following LLMs, else the planner."""
+    from soundstage.script.fewshot import FewShotWriter, uses_instructions
+
     p.progress("plan", 0.0, "title, characters, scenes, places")
-    sp = plan(p.logline, p.controls, seed=p.seed)
+    if uses_instructions(p.backend):
+        sp = FewShotWriter(p.backend, on_call=p.remember).plan(p.logline, p.controls, p.seed)
+        planner_actor = p.actor
+    else:
+        sp = plan(p.logline, p.controls, seed=p.seed)
+        planner_actor = "model:planner"
     sp.author, sp.model = p.author, p.backend.model
     p.log.record("generate", "logline", "logline", f"human:{p.author or 'writer'}", p.logline)
-    p.log.record_all(sp, "generate", "model:planner", ["title", "characters", "scenes", "places"])
+    for level in ("title", "characters", "scenes", "places"):
+        for (lvl, entity), text in entity_texts(sp).items():
+            if lvl == level:
+                p.log.record("generate", lvl, entity, planner_actor, text, p.prompts.get(lvl, ""))
     p.screenplay = sp
     p.progress("plan", 1.0, f"{len(sp.scenes)} scenes, {len(sp.characters)} characters")
 
 
 def stage_dialogue(p: Production) -> None:
+    from soundstage.script.fewshot import FewShotWriter, uses_instructions
+
     sp = p.screenplay
+    fewshot = FewShotWriter(p.backend, on_call=p.remember) if uses_instructions(p.backend) else None
     writer = DialogueWriter(p.backend)
     budget = scene_budget(p.controls.minutes, len(sp.scenes))
     for i, scene in enumerate(sp.scenes):
@@ -90,9 +109,12 @@ def stage_dialogue(p: Production) -> None:
         def keep_prompt(_line: Line, prompt: str, into: list[str] = prompts) -> None:
             into.append(prompt)
 
-        dialogue = writer.write_scene(
-            sp, scene, budget, seed=p.seed * 1000 + i, on_turn=keep_prompt
-        )
+        seed = p.seed * 1000 + i
+        if fewshot is not None:
+            dialogue = fewshot.dialogue(sp, scene, seed)
+            prompts.append(p.prompts.get("dialogue", ""))
+        else:
+            dialogue = writer.write_scene(sp, scene, budget, seed=seed, on_turn=keep_prompt)
         sp.dialogue[scene.id] = dialogue
         text = "\n".join(f"{sp.character(ln.speaker).cue}: {ln.text}" for ln in dialogue.lines)
         p.log.record("generate", "dialogue", scene.id, p.actor, text, prompts[0] if prompts else "")

@@ -28,6 +28,7 @@ from soundstage.backends.base import TextBackend
 from soundstage.errors import SoundstageError
 from soundstage.script import levels
 from soundstage.script.dialogue import DialogueWriter, scene_budget
+from soundstage.script.fewshot import FewShotWriter, uses_instructions
 from soundstage.script.history import (
     Intervention,
     InterventionLog,
@@ -100,6 +101,7 @@ class WritersRoom:
     backend: TextBackend
     author: str = "writer"
     progress: Callable[[str], None] = field(default=lambda message: None)
+    _prompts: dict[str, str] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def human(self) -> str:
@@ -231,7 +233,17 @@ class WritersRoom:
             return self._write_dialogue(draft, entity, seed, op)
         if lvl == "logline":
             raise ProjectError("the logline is the writer's: use `write edit PROJECT logline`")
-        if lvl == "title":
+        fewshot = self._fewshot()
+        if fewshot is not None:
+            if lvl == "title":
+                sp.title = fewshot.title(sp, seed)
+            elif lvl == "characters":
+                sp.characters = fewshot.characters(sp, seed)
+            elif lvl == "scenes":
+                sp.scenes, sp.places = fewshot.scenes(sp, seed)
+            else:
+                sp.places = fewshot.places(sp, seed)
+        elif lvl == "title":
             options = title_options(sp.logline)
             tried = {
                 Screenplay.from_json(v.screenplay).title for v in self.versions(project, "title")
@@ -252,7 +264,17 @@ class WritersRoom:
             with_places = copy(draft.screenplay)
             with_places.places = sp.places
             draft = self._commit(draft, with_places, op, "places", "places", self.model)
-        return self._commit(draft, sp, op, lvl, lvl, self.model, stale=stale)
+        prompt = self._prompts.get(lvl, "")
+        return self._commit(draft, sp, op, lvl, lvl, self.model, prompt, stale=stale)
+
+    def _fewshot(self) -> FewShotWriter | None:
+        """The few-shot writer for instruction-following backends; None for the embedded model."""
+        if not uses_instructions(self.backend):
+            return None
+        return FewShotWriter(self.backend, on_call=self._remember)
+
+    def _remember(self, level: str, prompt: str, _answer: object) -> None:
+        self._prompts[level] = prompt
 
     def _write_dialogue(
         self, draft: Draft, entity: str | None, seed: int, op: str, extend: bool = False
@@ -273,11 +295,18 @@ class WritersRoom:
                 into.append(prompt)
 
             sp = copy(draft.screenplay)
-            start = sp.dialogue[scene.id].lines if extend and scene.id in sp.dialogue else ()
-            new_budget = max(8, budget // 2) if extend else budget
-            sp.dialogue[scene.id] = writer.write_scene(
-                sp, scene, new_budget, seed + i, on_turn=keep, start=start
-            )
+            fewshot = self._fewshot()
+            if fewshot is not None and not extend:
+                sp.dialogue[scene.id] = fewshot.dialogue(sp, scene, seed + i)
+                prompts.append(self._prompts.get("dialogue", ""))
+            else:
+                # Continuing goes turn by turn with any backend: the play-format prompt
+                # extends the scene's existing speeches.
+                start = sp.dialogue[scene.id].lines if extend and scene.id in sp.dialogue else ()
+                new_budget = max(8, budget // 2) if extend else budget
+                sp.dialogue[scene.id] = writer.write_scene(
+                    sp, scene, new_budget, seed + i, on_turn=keep, start=start
+                )
             first = prompts[0] if prompts else ""
             draft = self._commit(draft, sp, op, "dialogue", scene.id, self.model, first)
         return draft
