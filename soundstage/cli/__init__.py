@@ -21,6 +21,7 @@ from soundstage.cli import jobs as _jobs  # noqa: E402,F401  isort: skip
 from soundstage.cli import db as _db  # noqa: E402,F401  isort: skip
 from soundstage.cli import produce as _produce  # noqa: E402,F401  isort: skip
 from soundstage.cli import write as _write  # noqa: E402,F401  isort: skip
+from soundstage.cli import write_files as _write_files  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main"]
 
