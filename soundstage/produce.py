@@ -33,6 +33,7 @@ from soundstage.script.types import Controls, Line, Screenplay
 Progress = Callable[[str, float, str], None]  # (stage, fraction done, message)
 
 MAX_LOGLINE = 1000
+PLAN_STEPS = {"title": 0.1, "characters": 0.3, "scenes": 0.6, "places": 0.9}
 
 
 @dataclass
@@ -52,6 +53,8 @@ class Production:
 
     def remember(self, level: str, prompt: str, _answer: object) -> None:
         self.prompts[level] = prompt
+        if level in PLAN_STEPS:  # an LLM plans level by level: show where it is
+            self.progress("plan", PLAN_STEPS[level], level)
 
     @property
     def actor(self) -> str:

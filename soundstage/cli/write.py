@@ -172,11 +172,11 @@ def write_regen(
 @write_app.command("continue")
 def write_continue(
     project: str = typer.Argument(...),
-    level: str = typer.Argument(..., help="characters or dialogue"),
+    level: str = typer.Argument(..., help="characters, scenes or dialogue"),
     entity: str | None = typer.Argument(None, help="For dialogue: the scene id."),
     model: str | None = typer.Option(None, "--model", "-m"),
 ) -> None:
-    """Add more: one more character, or more dialogue at the end of a scene."""
+    """Add more: one more character, one more scene, or more dialogue at the end of a scene."""
     with room(model) as r:
         draft = r.continue_(project, level, entity)
     summary(draft)

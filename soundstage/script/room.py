@@ -7,7 +7,7 @@ is overwritten, so history, the intervention log and authorship are read from ve
 
     generate     write a level (or one scene's dialogue) from the upper levels; each call
                  uses a new seed, so generating again gives an alternative
-    continue     more of the same: another character, more dialogue in a scene
+    continue     more of the same: another character, another scene, more dialogue
     edit         replace a level or entity by hand; parsed and validated against the draft
     regen_stale  regenerate what an upper-level edit made stale, upper levels first
     step         move back/forward through a level's alternatives (a `restore` version)
@@ -36,9 +36,15 @@ from soundstage.script.history import (
     entity_texts,
     line_diff,
 )
-from soundstage.script.planner import make_cast, make_places, make_scenes, title_options
-from soundstage.script.structures import scene_count
-from soundstage.script.types import LEVELS, Controls, Level, Line, Place, Screenplay
+from soundstage.script.planner import (
+    beat_sentence,
+    make_cast,
+    make_places,
+    make_scenes,
+    title_options,
+)
+from soundstage.script.structures import beats, scene_count
+from soundstage.script.types import LEVELS, Controls, Level, Line, Place, Scene, Screenplay
 from soundstage.store.schema import Project, ProjectVersion, utcnow
 
 Stale = frozenset[tuple[str, str]]
@@ -89,6 +95,25 @@ def next_level(sp: Screenplay) -> Level | None:
     if any(s.id not in sp.dialogue for s in sp.scenes):
         return "dialogue"
     return None
+
+
+def extra_scene(sp: Screenplay, rng: random.Random) -> Scene:
+    """One more scene after the last: the last beat again, a fresh place and company."""
+    last = sp.scenes[-1] if sp.scenes else None
+    sheet = beats(sp.controls.structure)
+    beat = next((b for b in sheet if last and b.name == last.plot_element), sheet[-1])
+    hero, rest = sp.characters[0], sp.characters[1:]
+    others = rng.sample(rest, min(len(rest), rng.choice([1, 2]))) if rest else []
+    place = rng.choice(sp.places).name if sp.places else "UNKNOWN"
+    numbers = [int(s.id[1:]) for s in sp.scenes if s.id[1:].isdigit()]
+    return Scene(
+        id=f"s{max(numbers, default=0) + 1}",
+        place=place,
+        plot_element=beat.name,
+        beat=beat_sentence(beat.purpose, hero, others),
+        characters=(hero.id, *(o.id for o in others)),
+        time=rng.choice(["DAY", "NIGHT"]),
+    )
 
 
 def copy(sp: Screenplay) -> Screenplay:
@@ -331,7 +356,15 @@ class WritersRoom:
                 raise ProjectError("no more names to draw; add a character with `write edit`")
             sp.characters.append(replace(extra[0], role="supporting"))
             return self._commit(draft, sp, "continue", "characters", extra[0].id, self.model)
-        raise ProjectError(f"continue works on characters and dialogue, not {lvl}")
+        if lvl == "scenes":
+            sp = copy(draft.screenplay)
+            self._require_upper(sp, "scenes")
+            sp.scenes.append(extra_scene(sp, random.Random(seed)))
+            added = sp.scenes[-1]
+            if added.place not in {p.name for p in sp.places}:
+                sp.places.append(Place(added.place))
+            return self._commit(draft, sp, "continue", "scenes", added.id, self.model)
+        raise ProjectError(f"continue works on characters, scenes and dialogue, not {lvl}")
 
     def edit(self, project: str, level: str, entity: str | None, text: str) -> Draft:
         """Replace a level, or one entity of it, with hand-written text."""

@@ -135,3 +135,17 @@ def test_a_stale_draft_cannot_overwrite_a_newer_version(room: WritersRoom) -> No
     room.generate(pid, "title")
     with pytest.raises(ProjectError, match="changed while this ran"):
         room._commit(old, old.screenplay, "edit", "title", "title", "human:sam")
+
+
+def test_continue_adds_a_character_and_a_scene(room: WritersRoom) -> None:
+    pid = written(room)
+    before = room.load(pid).screenplay
+    draft = room.continue_(pid, "characters")
+    assert len(draft.screenplay.characters) == len(before.characters) + 1
+    draft = room.continue_(pid, "scenes")
+    added = draft.screenplay.scenes[-1]
+    assert added.id == f"s{len(before.scenes) + 1}" and added.id not in draft.screenplay.dialogue
+    assert added.place in {p.name for p in draft.screenplay.places}
+    assert next_level(draft.screenplay) == "dialogue"
+    with pytest.raises(ProjectError, match="continue works on characters, scenes and dialogue"):
+        room.continue_(pid, "title")
