@@ -16,6 +16,7 @@ from typing import cast
 from soundstage.errors import FormatError
 from soundstage.script.types import (
     LEVELS,
+    ROLES,
     Character,
     Dialogue,
     Level,
@@ -27,7 +28,6 @@ from soundstage.script.types import (
     slug,
 )
 
-ROLES = ("protagonist", "antagonist", "ally", "mentor", "love interest", "supporting")
 # "CUE: (parenthetical) text"; cues may hold any letters ("TOMÁS", "ZOË").
 SPEECH = re.compile(r"^([^\W\d_][\w .'-]*?):\s*(?:\(([^)]*)\)\s*)?(.*)$")
 

@@ -95,7 +95,7 @@ GENRE_ALIASES = {
     "adventure": "fantasy",
 }
 
-ROLES: tuple[Role, ...] = (
+CAST_ORDER: tuple[Role, ...] = (  # roles given to the cast, in drawing order
     "protagonist",
     "antagonist",
     "ally",
@@ -299,7 +299,7 @@ def make_cast(logline: str, controls: Controls, rng: random.Random) -> list[Char
         picks.append(by_gender[gender].pop())
     subject = subject_of(logline) or "someone at a turning point"
     cast = []
-    for (name, pronouns, gender), role in zip(picks, ROLES, strict=False):
+    for (name, pronouns, gender), role in zip(picks, CAST_ORDER, strict=False):
         age = rng.choice(["20s", "30s", "40s", "50s", "60s"])
         if role == "protagonist":
             description = f"({age}) {subject}"

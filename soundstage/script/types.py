@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Level = Literal["logline", "title", "characters", "scenes", "places", "dialogue"]
 LEVELS: tuple[Level, ...] = ("logline", "title", "characters", "scenes", "places", "dialogue")
 
 Structure = Literal["three-act", "save-the-cat", "heros-journey", "dramatron"]
 Role = Literal["protagonist", "antagonist", "ally", "mentor", "love interest", "supporting"]
+ROLES: tuple[Role, ...] = get_args(Role)
 
 
 def slug(text: str) -> str:
