@@ -31,7 +31,9 @@ def produce(
         None, "--model", "-m", help="Backend spec (default: settings)."
     ),
     seed: int = typer.Option(1, "--seed", "-s", help="Same seed, same screenplay."),
-    author: str = typer.Option("", "--author", help="Your name, for the title page."),
+    author: str | None = typer.Option(
+        None, "--author", help="Your name, for the title page (default: SOUNDSTAGE_AUTHOR)."
+    ),
 ) -> None:
     """Write a screenplay from a logline: fountain, fdx, pdf, json, log and report in --out."""
     from soundstage.produce import produce as run_produce
@@ -42,6 +44,7 @@ def produce(
         )
     controls = Controls(genre, tone, rating, minutes, structure)  # type: ignore[arg-type]
     settings = state.settings()
+    author = author if author is not None else settings.author
     with load_backend(model or settings.model, settings) as backend:
         columns = (
             TextColumn("{task.description:<9}"),
