@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Any
 
 from soundstage import __version__
 from soundstage.errors import SoundstageError
+from soundstage.fileio import replacing
 
 MEDIA_TYPES = {
     ".fountain": "text/vnd.fountain",
@@ -71,18 +70,13 @@ class Exporter:
         """Let `writer` fill a temp file, then move it into place and record it."""
         target = self.out_dir / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
         try:
-            writer(tmp)
-            os.replace(tmp, target)
+            with replacing(target) as tmp:
+                writer(tmp)
         except OSError as exc:
             raise SoundstageError(
                 f"cannot write {target}: {exc.strerror or exc}", hint="check the --out folder"
             ) from None
-        finally:
-            tmp.unlink(missing_ok=True)
         data = target.read_bytes()
         asset = Asset(
             path=name,

@@ -115,3 +115,11 @@ def test_bad_input_is_one_line_and_writes_nothing(
     assert result.returncode != 0
     assert needle in result.stderr and "Traceback" not in result.stderr
     assert not out.exists()
+
+
+def test_outputs_get_ordinary_file_permissions(produced: Path) -> None:
+    """Atomic writes must not leave owner-only (0600) files a team share cannot read."""
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in produced.iterdir():
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name

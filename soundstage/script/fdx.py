@@ -39,11 +39,11 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from soundstage.errors import ExportError, FormatError
+from soundstage.fileio import write_bytes_atomic
 from soundstage.script.elements import Document, Element, Kind
 from soundstage.script.layout import BOLD, ITALIC, UNDERLINE, Styled, parse_emphasis, to_markup
 
@@ -100,22 +100,14 @@ def save_fdx(doc: Document, path: str | os.PathLike[str]) -> None:
 def save_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write `data` to a temp file beside `path`, then rename it over `path`."""
     target = Path(path)
-    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-        tmp = None
+        write_bytes_atomic(target, data)
     except OSError as exc:
         reason = exc.strerror or str(exc)
         raise ExportError(
             f"cannot write {target}: {reason}",
             hint="check that the folder exists and is writable, and the path is not a folder",
         ) from None
-    finally:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
 
 
 def _paragraph(ptype: str, text: str, **attrs: str) -> ET.Element:
