@@ -39,8 +39,8 @@ from typing import Any
 
 from soundstage.errors import FormatError
 from soundstage.script.elements import Document, Element, Kind
+from soundstage.script.emphasis import parse_emphasis
 from soundstage.script.fountain import parse_fountain, write_fountain
-from soundstage.script.layout import parse_emphasis
 from soundstage.script.report import estimate_pages
 from soundstage.script.types import Screenplay
 

@@ -16,18 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.script.elements import Document
+from soundstage.script.emphasis import BOLD, ITALIC, UNDERLINE, parse_emphasis
 from soundstage.script.fdx import save_bytes
 from soundstage.script.layout import (
-    BOLD,
     CHARS_PER_INCH,
-    ITALIC,
     PAGE_HEIGHT,
     PAGE_WIDTH,
-    UNDERLINE,
     Line,
     Page,
     layout,
-    parse_emphasis,
 )
 
 log = logging.getLogger(__name__)

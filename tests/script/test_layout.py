@@ -5,19 +5,14 @@ from __future__ import annotations
 import pytest
 
 from soundstage.script.elements import Document, Element, Kind
+from soundstage.script.emphasis import BOLD, ITALIC, UNDERLINE, Styled, parse_emphasis, to_markup
 from soundstage.script.layout import (
-    BOLD,
-    ITALIC,
     LINES_PER_PAGE,
-    UNDERLINE,
     Page,
-    Styled,
     _sentence_ends,  # the split points dialogue prefers
     layout,
     paginate,
-    parse_emphasis,
     title_page,
-    to_markup,
     wrap,
 )
 
