@@ -19,6 +19,7 @@ from soundstage import __version__
 from soundstage.errors import SoundstageError
 from soundstage.fileio import replacing
 
+MANIFEST = "manifest.json"
 MEDIA_TYPES = {
     ".fountain": "text/vnd.fountain",
     ".fdx": "application/xml",
@@ -89,5 +90,10 @@ class Exporter:
         return target
 
     def write_manifest(self) -> Path:
-        manifest = {"generator": self.generator, "assets": [asdict(a) for a in self.assets]}
-        return self.write_text("manifest.json", json.dumps(manifest, indent=2) + "\n")
+        """manifest.json lists every asset written so far (not itself); safe to call again."""
+        assets = [asdict(a) for a in self.assets if a.path != MANIFEST]
+        manifest = {"generator": self.generator, "assets": assets}
+        target = self.out_dir / MANIFEST
+        with replacing(target) as tmp:
+            tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+        return target

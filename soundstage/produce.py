@@ -9,6 +9,7 @@ add stages here rather than editing existing ones. Every file goes through the s
               instruction-following LLMs; the structured planner for the embedded model)
     dialogue  level 6 for each scene (few-shot, or turn by turn with the embedded model)
     export    screenplay.fountain / .fdx / .pdf / .json, log.jsonl, report.md, manifest.json
+    spot      score/cues.json and score/cues.csv: one cue per scene (music generation: next)
 """
 
 from __future__ import annotations
@@ -152,10 +153,22 @@ def stage_export(p: Production) -> None:
     p.progress("export", 1.0, "written")
 
 
+def stage_spot(p: Production) -> None:
+    """Spotting: one cue per scene with timecodes and emotion, in score/cues.json and .csv."""
+    from soundstage.music.spotting import spot, write_cue_sheet
+
+    p.progress("spot", 0.0, "cue sheet")
+    cues = spot(p.screenplay, document=p.document)
+    write_cue_sheet(p.exporter, cues)
+    p.exporter.write_manifest()
+    p.progress("spot", 1.0, f"{len(cues)} cues")
+
+
 STAGES: list[tuple[str, Callable[[Production], None]]] = [
     ("plan", stage_plan),
     ("dialogue", stage_dialogue),
     ("export", stage_export),
+    ("spot", stage_spot),
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,12 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def settings(_isolated_env: Path) -> Settings:
     return load_settings()
+
+
+@pytest.fixture
+def shared() -> Callable[..., Path]:
+    """`shared("music", "jsb_chorales")`: a path in ../shared/data, or skip the test."""
+    return shared_data
 
 
 def shared_data(*parts: str) -> Path:

@@ -47,6 +47,7 @@ def test_all_assets_are_written_and_listed_in_the_manifest(produced: Path) -> No
         "log.jsonl",
         "report.md",
         "manifest.json",
+        "score",
     }
     assert names <= {p.name for p in produced.iterdir()}
     assert not [p for p in produced.iterdir() if p.name.startswith(".")]  # no temp files left
@@ -121,5 +122,31 @@ def test_outputs_get_ordinary_file_permissions(produced: Path) -> None:
     """Atomic writes must not leave owner-only (0600) files a team share cannot read."""
     umask = os.umask(0)
     os.umask(umask)
-    for path in produced.iterdir():
-        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
+    for path in produced.rglob("*"):
+        if path.is_file():
+            assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
+
+
+def test_the_score_folder_holds_a_cue_per_scene(produced: Path) -> None:
+    import csv
+
+    sp = json.loads((produced / "screenplay.json").read_text())
+    rows = list(csv.DictReader((produced / "score" / "cues.csv").open()))
+    assert [r["scene_id"] for r in rows] == [s["id"] for s in sp["scenes"]]
+    assert rows[0]["cue_id"] == "1M01" and rows[0]["tc_in"] == "00:00:00:00"
+    manifest = json.loads((produced / "manifest.json").read_text())
+    assert {"score/cues.json", "score/cues.csv"} <= {a["path"] for a in manifest["assets"]}
+
+
+def test_music_spot_command(produced: Path, tmp_path: Path) -> None:
+    out = tmp_path / "cues"
+    result = run("music", "spot", str(produced / "screenplay.json"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((out / "cues.json").read_text()) == json.loads(
+        (produced / "score" / "cues.json").read_text()
+    )
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"scenes": [1, 2]')
+    result = run("music", "spot", str(bad), "--out", str(out))
+    assert result.returncode != 0 and "bad.json:1: not a JSON screenplay" in result.stderr
+    assert "Traceback" not in result.stderr
