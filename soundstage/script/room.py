@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import random
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import cast
+from typing import TypeVar, cast
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -48,6 +48,7 @@ from soundstage.script.types import LEVELS, Controls, Level, Line, Place, Scene,
 from soundstage.store.schema import Project, ProjectVersion, utcnow
 
 Stale = frozenset[tuple[str, str]]
+T = TypeVar("T")
 
 
 class ProjectError(SoundstageError):
@@ -114,6 +115,16 @@ def extra_scene(sp: Screenplay, rng: random.Random) -> Scene:
         characters=(hero.id, *(o.id for o in others)),
         time=rng.choice(["DAY", "NIGHT"]),
     )
+
+
+def swap_in(current: list[T], parsed: list[T], entity: str | None, key: str) -> list[T]:
+    """Whole-level edit: the parsed list. Entity edit: that one item replaced, keeping its key."""
+    if entity is None:
+        return parsed
+    if len(parsed) != 1:
+        raise ProjectError(f"editing {entity!r} takes exactly one block, got {len(parsed)}")
+    new = replace(parsed[0], **{key: entity})  # type: ignore[type-var]
+    return [new if getattr(item, key) == entity else item for item in current]
 
 
 def copy(sp: Screenplay) -> Screenplay:
@@ -385,33 +396,16 @@ class WritersRoom:
             sp.title = title
         elif lvl == "characters":
             people = levels.parse_characters(sp, text, where)
-            if entity:
-                self._one(people, entity)
-                sp.characters = [
-                    replace(people[0], id=entity) if c.id == entity else c for c in sp.characters
-                ]
-            else:
-                sp.characters = people
+            sp.characters = swap_in(sp.characters, people, entity, "id")
+            if not entity:
                 self._check_cast(sp)
         elif lvl == "scenes":
             scenes = levels.parse_scenes(sp, text, where)
-            if entity:
-                self._one(scenes, entity)
-                sp.scenes = [
-                    replace(scenes[0], id=entity) if s.id == entity else s for s in sp.scenes
-                ]
-            else:
-                sp.scenes = scenes
+            sp.scenes = swap_in(sp.scenes, scenes, entity, "id")
+            if not entity:
                 sp.dialogue = {k: v for k, v in sp.dialogue.items() if k in {s.id for s in scenes}}
         elif lvl == "places":
-            places = levels.parse_places(sp, text, where)
-            if entity:
-                self._one(places, entity)
-                sp.places = [
-                    replace(places[0], name=entity) if p.name == entity else p for p in sp.places
-                ]
-            else:
-                sp.places = places
+            sp.places = swap_in(sp.places, levels.parse_places(sp, text, where), entity, "name")
         else:
             if not entity:
                 raise ProjectError("editing dialogue needs a scene id, e.g. s2")
@@ -499,11 +493,6 @@ class WritersRoom:
             raise ProjectError(
                 f"no {level} entity {entity!r} in this project; known: {', '.join(sorted(known))}"
             )
-
-    @staticmethod
-    def _one(items: Sequence[object], entity: str) -> None:
-        if len(items) != 1:
-            raise ProjectError(f"editing {entity!r} takes exactly one block, got {len(items)}")
 
     @staticmethod
     def _check_cast(sp: Screenplay) -> None:
