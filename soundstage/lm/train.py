@@ -74,6 +74,28 @@ def val_loss(model: GPT, data: np.ndarray, cfg: ModelConfig, device: str, batch:
     return total / count
 
 
+def train_step(
+    model: GPT,
+    opt: torch.optim.Optimizer,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    step: int,
+    tc: TrainConfig,
+    device: str,
+) -> float:
+    """One optimiser step at the scheduled learning rate, with gradient clipping; the loss."""
+    for group in opt.param_groups:
+        group["lr"] = lr_at(step, tc)
+    with autocast(device):
+        _, loss = model(x.to(device), y.to(device))
+    assert loss is not None
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
+    opt.step()
+    return float(loss.item())
+
+
 def autocast(device: str) -> Any:
     if device == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -147,18 +169,10 @@ def train(recipe: Recipe, data_dir: Path, out: Path, log_every: int = 50) -> dic
                     break
         if step == tc.max_iters or (tc.max_minutes and (time.time() - t0) / 60 > tc.max_minutes):
             break
-        for group in opt.param_groups:
-            group["lr"] = lr_at(step, tc)
         x, y = get_batch(train_data, cfg, tc.batch_size, gen, device)
-        with autocast(device):
-            _, loss = model(x, y)
-        assert loss is not None
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-        opt.step()
+        loss = train_step(model, opt, x, y, step, tc, device)
         if step % log_every == 0:
-            print(f"step {step}: train {loss.item():.4f} lr {lr_at(step, tc):.2e}", flush=True)
+            print(f"step {step}: train {loss:.4f} lr {lr_at(step, tc):.2e}", flush=True)
 
     model.load_state_dict(best_state)
     meta = _read_meta(data_dir)

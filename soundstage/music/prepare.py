@@ -9,7 +9,8 @@ draws windows inside one piece and never across a boundary), and `meta.json`.
 
 The split is **by piece**: a piece goes to val when a hash of its id falls under
 `val_fraction`, so it is stable across runs and limits and no piece is in both splits. JSB
-chorales keep the Boulanger-Lewandowski split (valid/test → val).
+chorales keep the Boulanger-Lewandowski split (valid/test → val). The music21 Bach chorales are
+not in the default mix (`TRAINING_SOURCES`): they duplicate the JSB set.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from soundstage.errors import FormatError
-from soundstage.music.corpus import SOURCES, build_cache, cached_piece, default_workers
+from soundstage.music.corpus import TRAINING_SOURCES, build_cache, cached_piece, default_workers
 from soundstage.music.midi_io import atomic_write_bytes
 from soundstage.music.tokens import MusicTokenizer, conditions
 
@@ -43,7 +44,7 @@ def prepare(
     *,
     limit: int | None = None,
     workers: int = 1,
-    sources: tuple[str, ...] = SOURCES,
+    sources: tuple[str, ...] = TRAINING_SOURCES,
     val_fraction: float = 0.1,
     cache: Path | None = None,
     log: Any = print,
