@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q --disable-pip-version-check -e .
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[music]'
 .venv/bin/soundstage doctor || true
 LOGLINE=${1:-"A retired lighthouse keeper discovers that a smuggler has stolen the great lens of her lighthouse."}
 .venv/bin/soundstage produce "$LOGLINE" --out "${OUT:-out/demo}" --minutes "${MINUTES:-5}" --seed 1

@@ -9,7 +9,8 @@ add stages here rather than editing existing ones. Every file goes through the s
               instruction-following LLMs; the structured planner for the embedded model)
     dialogue  level 6 for each scene (few-shot, or turn by turn with the embedded model)
     export    screenplay.fountain / .fdx / .pdf / .json, log.jsonl, report.md, manifest.json
-    spot      score/cues.json and score/cues.csv: one cue per scene (music generation: next)
+    score     score/: cue sheet (cues.json/.csv), leitmotifs, and per cue MIDI, MusicXML and
+              WAV, plus the whole timeline as score.mid / score.wav (music.score)
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class Production:
     log: InterventionLog = field(default_factory=InterventionLog)
     started: float = field(default_factory=time.perf_counter)
     prompts: dict[str, str] = field(default_factory=dict)  # last prompt sent per level
+    score: bool = True  # compose and render the music (cue sheet is always written)
+    soundfont: Path | None = None
 
     def remember(self, level: str, prompt: str, _answer: object) -> None:
         self.prompts[level] = prompt
@@ -153,22 +156,47 @@ def stage_export(p: Production) -> None:
     p.progress("export", 1.0, "written")
 
 
-def stage_spot(p: Production) -> None:
-    """Spotting: one cue per scene with timecodes and emotion, in score/cues.json and .csv."""
+def music_available() -> str:
+    """ "" when the music extra is installed, else what is missing."""
+    import importlib.util
+
+    missing = [m for m in ("miditok", "symusic") if importlib.util.find_spec(m) is None]
+    return ", ".join(missing)
+
+
+def stage_score(p: Production) -> None:
+    """Spotting, then one composed, rendered cue per scene: score/ (see music.score)."""
     from soundstage.music.spotting import spot, write_cue_sheet
 
-    p.progress("spot", 0.0, "cue sheet")
+    p.progress("score", 0.0, "spotting")
     cues = spot(p.screenplay, document=p.document)
     write_cue_sheet(p.exporter, cues)
+    missing = music_available()
+    if not p.score or missing:
+        p.exporter.write_manifest()
+        why = "--no-score" if not p.score else f"install soundstage[music] (missing {missing})"
+        p.progress("score", 1.0, f"{len(cues)} cues spotted; music skipped: {why}")
+        return
+    from soundstage.music.score import ScoreOptions, write_score
+    from soundstage.music.setup import load_composer
+
+    options = ScoreOptions(seed=p.seed, soundfont=p.soundfont)
+    result = write_score(
+        p.exporter,
+        cues,
+        load_composer(),
+        options,
+        progress=lambda done, message: p.progress("score", done, message),
+    )
     p.exporter.write_manifest()
-    p.progress("spot", 1.0, f"{len(cues)} cues")
+    p.progress("score", 1.0, f"{len(cues)} cues, {result.render_engine or 'no'} audio")
 
 
 STAGES: list[tuple[str, Callable[[Production], None]]] = [
     ("plan", stage_plan),
     ("dialogue", stage_dialogue),
     ("export", stage_export),
-    ("spot", stage_spot),
+    ("score", stage_score),
 ]
 
 
@@ -181,6 +209,8 @@ def produce(
     seed: int = 1,
     author: str = "",
     progress: Progress | None = None,
+    score: bool = True,
+    soundfont: Path | None = None,
 ) -> Production:
     controls = controls or Controls()
     text = check_inputs(logline, controls)
@@ -191,6 +221,8 @@ def produce(
         Exporter(out_dir, generator=f"soundstage / {backend.model}"),
         seed=seed,
         author=author,
+        score=score,
+        soundfont=soundfont,
     )
     if progress:
         p.progress = progress

@@ -142,11 +142,43 @@ def test_music_spot_command(produced: Path, tmp_path: Path) -> None:
     out = tmp_path / "cues"
     result = run("music", "spot", str(produced / "screenplay.json"), "--out", str(out))
     assert result.returncode == 0, result.stderr
-    assert json.loads((out / "cues.json").read_text()) == json.loads(
-        (produced / "score" / "cues.json").read_text()
-    )
+    scored = json.loads((produced / "score" / "cues.json").read_text())
+    scored.pop("composer", None)  # produce adds the music facts to the same cue sheet
+    for cue in scored["cues"]:
+        cue.pop("music", None)
+    assert json.loads((out / "cues.json").read_text()) == scored
     bad = tmp_path / "bad.json"
     bad.write_text('{"scenes": [1, 2]')
     result = run("music", "spot", str(bad), "--out", str(out))
     assert result.returncode != 0 and "bad.json:1: not a JSON screenplay" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_score_has_music_for_every_cue(produced: Path) -> None:
+    import wave
+
+    from soundstage.music.generate import DEFAULT_MODEL
+    from soundstage.music.midi_io import read_midi
+    from soundstage.music.types import duration
+
+    if not (DEFAULT_MODEL / "config.json").exists():
+        pytest.skip("music model not trained yet")
+    sheet = json.loads((produced / "score" / "cues.json").read_text())
+    for cue in sheet["cues"]:
+        mid = produced / "score" / f"{cue['cue_id']}.mid"
+        assert duration(read_midi(mid)) == pytest.approx(cue["duration_s"], abs=0.01)
+        with wave.open(str(produced / "score" / f"{cue['cue_id']}.wav")) as w:
+            assert w.getnframes() / w.getframerate() == pytest.approx(cue["duration_s"], abs=0.01)
+        assert (produced / "score" / f"{cue['cue_id']}.musicxml").read_bytes().startswith(b"<?xml")
+        assert cue["music"]["bars"] >= 1
+    with wave.open(str(produced / "score" / "score.wav")) as w:
+        assert w.getnframes() / w.getframerate() == pytest.approx(sheet["runtime_s"], abs=0.01)
+    manifest = {a["path"] for a in json.loads((produced / "manifest.json").read_text())["assets"]}
+    assert {"score/score.wav", "score/score.mid", "score/motifs.json", "score/1M01.wav"} <= manifest
+
+
+def test_no_score_writes_only_the_cue_sheet(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run("produce", LOGLINE, "--out", str(out), *SMALL, "--no-score")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (out / "score").iterdir()) == ["cues.csv", "cues.json"]

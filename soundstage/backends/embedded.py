@@ -43,11 +43,14 @@ def resolve_model_dir(name_or_path: str | None) -> Path:
     return path
 
 
-def list_shipped_models() -> list[dict[str, object]]:
+def list_shipped_models(kind: str = "text") -> list[dict[str, object]]:
+    """Shipped model folders of one kind: "text" (dialogue) or "music" (the composer's)."""
     out = []
     root = shipped_models_dir()
     for config in sorted(root.glob("*/config.json")):
         data = json.loads(config.read_text())
+        if data.get("kind", "text") != kind:
+            continue
         size = sum(p.stat().st_size for p in config.parent.glob("*.safetensors"))
         out.append(
             {

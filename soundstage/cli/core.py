@@ -79,14 +79,7 @@ def run_checks(settings: Settings) -> list[Check]:
         checks.append(Check("embedded model", True, str(path), True))
     except SoundstageError as exc:
         checks.append(Check("embedded model", False, exc.message, True))
-    fluidsynth = shutil.which("fluidsynth")
-    checks.append(
-        Check(
-            "fluidsynth",
-            bool(fluidsynth),
-            fluidsynth or "not found; audio falls back to the pure-Python renderer",
-        )
-    )
+    checks += _music_checks()
     java = shutil.which("java")
     java_version = _run([java, "-version"]) if java else None
     checks.append(Check("java", bool(java), java_version or "not found; needed by the spark extra"))
@@ -105,6 +98,36 @@ def run_checks(settings: Settings) -> list[Check]:
         checks.append(Check(module, found, detail))
     gpu = _run(["nvidia-smi", "-L"]) if shutil.which("nvidia-smi") else None
     checks.append(Check("gpu", bool(gpu), gpu or "none found; everything runs on the CPU"))
+    return checks
+
+
+def _music_checks() -> list[Check]:
+    """The composer's parts: the music extra, its model, and which audio renderer will be used."""
+    found = all(importlib.util.find_spec(m) is not None for m in ("miditok", "symusic"))
+    if not found:
+        return [Check("music", False, "not installed (composer: pip install 'soundstage[music]')")]
+    from soundstage.music.generate import DEFAULT_MODEL
+    from soundstage.music.render import find_soundfont
+
+    model = (DEFAULT_MODEL / "config.json").exists()
+    checks = [Check("music model", model, str(DEFAULT_MODEL) if model else "not trained")]
+    try:
+        soundfont = find_soundfont()
+    except SoundstageError as exc:
+        return [*checks, Check("soundfont", False, exc.message)]
+    fluidsynth = shutil.which("fluidsynth")
+    if soundfont:
+        engine = "fluidsynth" if fluidsynth else "symusic"
+        checks.append(Check("soundfont", True, f"{soundfont} (audio via {engine})"))
+    else:
+        checks.append(
+            Check(
+                "soundfont",
+                False,
+                "none found; audio uses the built-in numpy synthesizer "
+                "(apt-get install --no-install-recommends fluidsynth timgm6mb-soundfont)",
+            )
+        )
     return checks
 
 
@@ -137,7 +160,16 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."
     settings = state.settings()
     rows = list_shipped_models()
     if as_json:
-        print(json.dumps({"default": settings.model, "embedded": rows}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "default": settings.model,
+                    "embedded": rows,
+                    "music": list_shipped_models("music"),
+                },
+                indent=2,
+            )
+        )
         return
     table = Table(title="text models")
     for col in ("spec", "params", "val loss", "size", "path"):
@@ -153,6 +185,13 @@ def models_list(as_json: bool = typer.Option(False, "--json", help="Print JSON."
             str(row["path"]),
         )
     console.print(table)
+    music = list_shipped_models("music")
+    if music:
+        console.print(
+            "music: "
+            + ", ".join(f"{m['name']} ({int(str(m['params'])) / 1e6:.2f}M params)" for m in music),
+            highlight=False,
+        )
     console.print(
         f"default backend: [bold]{settings.model}[/] (set SOUNDSTAGE_MODEL); also "
         "openai:MODEL@http://host:port/v1 and llamacpp:/path/model.gguf",

@@ -34,8 +34,14 @@ def produce(
     author: str | None = typer.Option(
         None, "--author", help="Your name, for the title page (default: SOUNDSTAGE_AUTHOR)."
     ),
+    score: bool = typer.Option(
+        True, "--score/--no-score", help="Compose and render the soundtrack into score/."
+    ),
+    soundfont: Path | None = typer.Option(
+        None, "--soundfont", help="General MIDI .sf2 for rendering (default: auto-detect)."
+    ),
 ) -> None:
-    """Write a screenplay from a logline: fountain, fdx, pdf, json, log and report in --out."""
+    """Write a screenplay and its score from a logline: script files, report and score/ in --out."""
     from soundstage.produce import produce as run_produce
 
     if structure not in STRUCTURES:
@@ -62,7 +68,15 @@ def produce(
                 bar.update(tasks[stage], completed=done, message=message)
 
             result = run_produce(
-                logline, out, backend, controls, seed=seed, author=author, progress=progress
+                logline,
+                out,
+                backend,
+                controls,
+                seed=seed,
+                author=author,
+                progress=progress,
+                score=score,
+                soundfont=soundfont,
             )
     console.print(f"[bold]{result.screenplay.title}[/] written to {out}/", highlight=False)
     for asset in result.exporter.assets:
