@@ -21,6 +21,8 @@ held-out anchor and the generation headers are drawn to match the training split
 Emotion control: cues composed at each quadrant's centre (±0.6, ±0.6), re-measured from their
 notes: mode by Krumhansl–Schmuckler (`tokens.estimate_key`) on the whole arrangement, tempo,
 note density (notes/s over all tracks) and the arousal score used to label the corpus.
+Copying: the 60-second cue melodies checked for 16-note runs (intervals and rhythm, any key)
+found in any training piece (`music.copying`).
 Speed: compose + render of a 60-second cue, best of three, in seconds per minute of music.
 """
 
@@ -35,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from soundstage.music.compose import Composer, CueRequest
+from soundstage.music.copying import check
 from soundstage.music.generate import MusicModel
 from soundstage.music.realism import compare, random_pitches
 from soundstage.music.tokens import Conditions, arousal_score, estimate_key
@@ -167,6 +170,10 @@ def realism(composer: Composer, data: Path, samples: int, log: Log) -> dict[str,
             for i, (v, a) in enumerate(va)
         ]
         add(f"composed cue melodies ({seconds:.0f} s) vs folk styles", melodies, t, melodic)
+    rows["copying (60 s cue melodies vs every training piece)"] = copied = check(
+        melodies, corpus_pieces(model, data, "train", 10**6, seed=8)
+    ).to_json()
+    log(f"copying: {copied}")
     return rows
 
 
@@ -234,6 +241,9 @@ def evaluate(
 def markdown(result: dict[str, Any]) -> str:
     lines = ["| set | mean OA | mean KL | n |", "|---|---|---|---|"]
     for name, row in result["realism"].items():
+        if "mean_oa" not in row:
+            lines.append(f"| {name} | {row} | | |")
+            continue
         lines.append(f"| {name} | {row['mean_oa']:.3f} | {row['mean_kl']:.2f} | {row['n']} |")
     lines += [
         "",
