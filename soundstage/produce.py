@@ -54,6 +54,7 @@ class Production:
     prompts: dict[str, str] = field(default_factory=dict)  # last prompt sent per level
     score: bool = True  # compose and render the music (cue sheet is always written)
     soundfont: Path | None = None
+    notes: list[str] = field(default_factory=list)  # things the user should know (fallbacks)
 
     def remember(self, level: str, prompt: str, _answer: object) -> None:
         self.prompts[level] = prompt
@@ -176,6 +177,8 @@ def stage_score(p: Production) -> None:
         p.exporter.write_manifest()
         why = "--no-score" if not p.score else f"install soundstage[music] (missing {missing})"
         p.progress("score", 1.0, f"{len(cues)} cues spotted; music skipped: {why}")
+        if missing:
+            p.notes.append(f"music skipped: {why}")
         return
     from soundstage.music.score import ScoreOptions, write_score
     from soundstage.music.setup import load_composer
@@ -189,6 +192,8 @@ def stage_score(p: Production) -> None:
         progress=lambda done, message: p.progress("score", done, message),
     )
     p.exporter.write_manifest()
+    if result.render_note:
+        p.notes.append(f"score audio: {result.render_note}")
     p.progress("score", 1.0, f"{len(cues)} cues, {result.render_engine or 'no'} audio")
 
 

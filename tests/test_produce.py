@@ -154,6 +154,18 @@ def test_music_spot_command(produced: Path, tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_the_audio_fallback_is_said(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env_soundfont = os.environ.get("SOUNDSTAGE_SOUNDFONT")
+    result = run("produce", LOGLINE, "--out", str(out), "--minutes", "1", "--seed", "4")
+    assert result.returncode == 0, result.stderr
+    sheet = json.loads((out / "score" / "cues.json").read_text())
+    engine = sheet["composer"]["render_engine"]
+    if engine == "numpy" and not env_soundfont:
+        assert "note: score audio: no soundfont found" in result.stdout
+    assert engine in {"numpy", "symusic", "fluidsynth"}
+
+
 def test_the_score_has_music_for_every_cue(produced: Path) -> None:
     import wave
 

@@ -167,6 +167,13 @@ def music_eval(
     """Realism (with/without critic), emotion control per quadrant and speed."""
     from soundstage.music.evaluate import evaluate, markdown
 
+    if not (data / "train_offsets.npy").exists():
+        raise SoundstageError(
+            f"{data}/train_offsets.npy not found",
+            hint=f"prepare the corpus first: python -m soundstage.music.prepare --out {data}",
+        )
+    if not 1 <= samples <= 10_000:
+        raise SoundstageError(f"--samples {samples} is outside 1..10000")
     result = evaluate(model, data, samples=samples, log=None if as_json else console.print)
     if as_json:
         typer.echo(json.dumps(result, indent=1))

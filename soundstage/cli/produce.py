@@ -81,3 +81,5 @@ def produce(
     console.print(f"[bold]{result.screenplay.title}[/] written to {out}/", highlight=False)
     for asset in result.exporter.assets:
         console.print(f"  {asset.path:<22} {asset.bytes:>9,} bytes", highlight=False)
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)

@@ -249,3 +249,18 @@ def test_cli_score_refuses_a_screenplay_of_the_wrong_shape(tmp_path: Path) -> No
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and "screenplay" in result.stderr.lower()
     assert not (tmp_path / "score").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["eval", "--data", "NOWHERE"], "train_offsets.npy not found"),
+        (["train", "--data", "NOWHERE"], "train_offsets.npy not found"),
+    ],
+)
+def test_cli_train_and_eval_need_prepared_data(
+    tmp_path: Path, args: list[str], needle: str
+) -> None:
+    result = run_cli(*[str(tmp_path / "none") if a == "NOWHERE" else a for a in args])
+    assert result.returncode != 0
+    assert needle in result.stderr and "Traceback" not in result.stderr
