@@ -15,7 +15,7 @@ import argparse
 import math
 import shutil
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,29 @@ def val_loss(model: GPT, data: np.ndarray, cfg: ModelConfig, device: str, batch:
         count += len(s)
     model.train()
     return total / count
+
+
+@dataclass
+class BestKeeper:
+    """Keeps the weights with the best validation loss; says when patience has run out."""
+
+    patience: int
+    best: float = math.inf
+    best_step: int = 0
+    stale: int = 0
+    state: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def update(self, loss: float, step: int, model: torch.nn.Module) -> bool:
+        """Record one evaluation; True when training should stop early."""
+        if loss < self.best:
+            self.best, self.best_step, self.stale = loss, step, 0
+            self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            return False
+        self.stale += 1
+        if self.patience and self.stale >= self.patience:
+            print(f"early stop: no improvement for {self.stale} evals", flush=True)
+            return True
+        return False
 
 
 def train_step(
@@ -149,8 +172,7 @@ def train(recipe: Recipe, data_dir: Path, out: Path, log_every: int = 50) -> dic
     opt = model.configure_optimizer(tc.weight_decay, tc.learning_rate, tc.beta2)
     print(f"device={device} params={model.num_params() / 1e6:.2f}M train_tokens={len(train_data)}")
 
-    best, best_step, stale = float("inf"), 0, 0
-    best_state: dict[str, torch.Tensor] = {}
+    keeper = BestKeeper(tc.patience)
     history: list[dict[str, float]] = []
     t0 = time.time()
     step = 0
@@ -159,14 +181,8 @@ def train(recipe: Recipe, data_dir: Path, out: Path, log_every: int = 50) -> dic
             vl = val_loss(model, val_data, cfg, device, max(tc.batch_size, 32))
             history.append({"step": step, "val_loss": vl, "minutes": (time.time() - t0) / 60})
             print(f"step {step}: val {vl:.4f} ({(time.time() - t0) / 60:.1f} min)", flush=True)
-            if vl < best:
-                best, best_step, stale = vl, step, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                stale += 1
-                if tc.patience and stale >= tc.patience:
-                    print(f"early stop: no improvement for {stale} evals")
-                    break
+            if keeper.update(vl, step, model):
+                break
         if step == tc.max_iters or (tc.max_minutes and (time.time() - t0) / 60 > tc.max_minutes):
             break
         x, y = get_batch(train_data, cfg, tc.batch_size, gen, device)
@@ -174,7 +190,8 @@ def train(recipe: Recipe, data_dir: Path, out: Path, log_every: int = 50) -> dic
         if step % log_every == 0:
             print(f"step {step}: train {loss:.4f} lr {lr_at(step, tc):.2e}", flush=True)
 
-    model.load_state_dict(best_state)
+    model.load_state_dict(keeper.state)
+    best, best_step = keeper.best, keeper.best_step
     meta = _read_meta(data_dir)
     chars_per_token = meta.get("val_chars", 0) / max(1, meta.get("val_tokens", 1))
     summary = {

@@ -35,7 +35,14 @@ import torch
 
 from soundstage.lm.config import Recipe, load_recipe
 from soundstage.lm.model import GPT
-from soundstage.lm.train import autocast, lr_at, pick_device, save_model_dir, train_step
+from soundstage.lm.train import (
+    BestKeeper,
+    autocast,
+    lr_at,
+    pick_device,
+    save_model_dir,
+    train_step,
+)
 
 HEADER = 6  # BOS + five conditioning tokens
 IGNORE = -100
@@ -170,8 +177,8 @@ def train(
         f"train={len(train_split.ids)} tokens/{train_split.pieces} pieces val_windows={len(vx)}",
         flush=True,
     )
-    best, best_step, stale, step = float("inf"), 0, 0, 0
-    best_state: dict[str, torch.Tensor] = {}
+    keeper = BestKeeper(tc.patience)
+    step = 0
     history: list[dict[str, float]] = []
     seen = 0
     t0 = time.time()
@@ -182,14 +189,8 @@ def train(
             minutes = (time.time() - t0) / 60
             history.append({"step": step, "val_loss": round(vl, 4), "minutes": round(minutes, 2)})
             print(f"step {step}: val {vl:.4f} ({minutes:.1f} min, {seen} tokens)", flush=True)
-            if vl < best:
-                best, best_step, stale = vl, step, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                stale += 1
-                if tc.patience and stale >= tc.patience:
-                    print(f"early stop: no improvement for {stale} evals", flush=True)
-                    break
+            if keeper.update(vl, step, model):
+                break
         if step == tc.max_iters or out_of_time:
             break
         x, y = sampler.batch(tc.batch_size)
@@ -198,7 +199,8 @@ def train(
         if step % log_every == 0:
             print(f"step {step}: train {loss:.4f} lr {lr_at(step, tc):.2e}", flush=True)
 
-    model.load_state_dict(best_state)
+    model.load_state_dict(keeper.state)
+    best, best_step = keeper.best, keeper.best_step
     meta = json.loads((data_dir / "meta.json").read_text())
     summary = {
         "kind": "music",

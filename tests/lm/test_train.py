@@ -108,3 +108,22 @@ def test_recipes_in_configs_load() -> None:
     gpu = load_recipe(root / "lm_gpu.toml")
     cpu = load_recipe(root / "lm_cpu.toml")
     assert gpu.model.n_layer == 8 and cpu.train.device == "cpu"
+
+
+def test_best_keeper_keeps_the_best_weights_and_stops_after_patience() -> None:
+    import torch
+
+    from soundstage.lm.train import BestKeeper
+
+    model = torch.nn.Linear(2, 1, bias=False)
+    keeper = BestKeeper(patience=2)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    assert keeper.update(0.5, 10, model) is False
+    with torch.no_grad():
+        model.weight.fill_(2.0)
+    assert keeper.update(0.7, 20, model) is False  # worse: one stale eval
+    assert keeper.update(0.6, 30, model) is True  # still worse than 0.5: patience spent
+    assert (keeper.best, keeper.best_step) == (0.5, 10)
+    assert torch.equal(keeper.state["weight"], torch.ones(1, 2))  # a copy, not the live tensor
+    assert BestKeeper(patience=0).update(1.0, 0, model) is False
