@@ -23,6 +23,7 @@ from soundstage.cli import produce as _produce  # noqa: E402,F401  isort: skip
 from soundstage.cli import write as _write  # noqa: E402,F401  isort: skip
 from soundstage.cli import write_files as _write_files  # noqa: E402,F401  isort: skip
 from soundstage.cli import music as _music  # noqa: E402,F401  isort: skip
+from soundstage.cli import recommend as _recommend  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main"]
 

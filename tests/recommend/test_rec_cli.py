@@ -1,0 +1,94 @@
+"""`soundstage recommend split | eval` as a user runs them, on a synthetic log."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "soundstage", "recommend", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+
+
+@pytest.fixture(scope="module")
+def log(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two taste communities over two disjoint item blocks, plus globally popular items."""
+    rng = np.random.default_rng(0)
+    rows = ["user_id,item_id,value,timestamp"]
+    for u in range(120):
+        block = range(0, 40) if u % 2 == 0 else range(40, 80)
+        items = rng.choice(list(block), size=12, replace=False).tolist() + [80, 81]
+        for t, i in enumerate(items):
+            rows.append(f"u{u},i{i},{rng.integers(3, 6)},{1000 + t}")
+    path = tmp_path_factory.mktemp("rec") / "log.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def split(log: Path) -> Path:
+    out = log.parent / "split"
+    result = run("split", str(log), "--out", str(out), "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_split_writes_disjoint_train_and_test(split: Path) -> None:
+    train = {tuple(r.split(",")[:2]) for r in (split / "train.csv").read_text().splitlines()[1:]}
+    test = {tuple(r.split(",")[:2]) for r in (split / "test.csv").read_text().splitlines()[1:]}
+    assert len(train) + len(test) == 120 * 14
+    assert not train & test
+    assert {u for u, _ in test} == {f"u{u}" for u in range(120)}
+
+
+def test_eval_json_and_ease_beats_popularity(split: Path) -> None:
+    args = ["eval", "--train", str(split / "train.csv"), "--test", str(split / "test.csv")]
+    ease = json.loads(run(*args, "--model", "ease", "--json").stdout)
+    pop = json.loads(run(*args, "--model", "popular", "--json").stdout)
+    assert ease["model"] == "ease" and ease["k"] == 10
+    assert 0 <= pop["ndcg@10"] < ease["ndcg@10"] <= 1
+    assert ease["users"] == 120 and ease["test_events_dropped"] == 0
+    every = json.loads(run(*args, "--model", "all", "--json").stdout)
+    assert [r["model"] for r in every] == ["popular", "itemknn", "rp3beta", "ease"]
+
+
+@pytest.mark.parametrize(
+    ("make", "extra", "needle"),
+    [
+        (lambda d: "user_id,item_id,value\nu1,i1,5\nu2,i2,high\n", [], "train.csv:3"),
+        (lambda d: "user_id,item_id\n", [], "no interactions"),
+        (lambda d: "user_id,item_id\nu1,i1\nu1,i2\n", ["--model", "svd++"], "unknown --model"),
+        (lambda d: "user_id,item_id\nu1,i1\nu1,i2\n", ["--k", "0"], "--k 0"),
+    ],
+)
+def test_eval_bad_input_is_one_line(tmp_path: Path, make, extra: list[str], needle: str) -> None:  # type: ignore[no-untyped-def]
+    train = tmp_path / "train.csv"
+    train.write_text(make(tmp_path))
+    test = tmp_path / "test.csv"
+    test.write_text("user_id,item_id\nu1,i3\n")
+    result = run("eval", "--train", str(train), "--test", str(test), *extra)
+    assert result.returncode != 0
+    assert needle in result.stderr and "Traceback" not in result.stderr
+
+
+def test_test_users_absent_from_training_are_dropped_and_counted(
+    tmp_path: Path, split: Path
+) -> None:
+    test = tmp_path / "test.csv"
+    lines = (split / "test.csv").read_text().splitlines()
+    test.write_text("\n".join([*lines, "stranger,i1,5,1", "u0,brand-new-item,5,1"]) + "\n")
+    result = run("eval", "--train", str(split / "train.csv"), "--test", str(test), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["test_events_dropped"] == 2
