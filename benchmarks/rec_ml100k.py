@@ -26,6 +26,7 @@ CONFIGS: list[tuple[str, str, dict[str, float]]] = [
     ("ItemKNN (cosine, K = 400)", "itemknn", {"k": 400}),
     ("RP3β (α 0.5, β 0.5, top-200)", "rp3beta", {"alpha": 0.5, "beta": 0.5, "k": 200}),
     ("EASE (λ = 500)", "ease", {"lam": 500.0}),
+    ("implicit ALS (32 f, reg 10, α 1, 15 it.)", "als", {}),
 ]
 COLUMNS = ["ndcg@10", "recall@10", "recall@20", "coverage@10", "arp@10", "fit_s"]
 
