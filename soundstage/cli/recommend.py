@@ -1,8 +1,10 @@
-"""Commands: `soundstage recommend split | eval` (first slice of the recommender)."""
+"""Commands: `soundstage recommend import | split | eval` (first slice of the recommender)."""
 
 from __future__ import annotations
 
+import csv
 import functools
+import io
 import json
 import time
 from pathlib import Path
@@ -27,6 +29,49 @@ def _need_scipy() -> None:
         raise SoundstageError(
             "recommendations need scipy", hint="pip install 'soundstage[recommend]'"
         )
+
+
+@recommend_app.command("import")
+def recommend_import(
+    source: Path = typer.Argument(
+        ..., help="A MovieLens release folder (100K, 1M, latest, 20M, 25M)."
+    ),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder for log.csv, items.csv, users.csv."),
+) -> None:
+    """Convert a MovieLens folder into the plain CSV files `split` and `eval` read."""
+    _need_scipy()
+    from soundstage.export import Exporter
+    from soundstage.recommend.data import read_movielens
+
+    log, items, users = read_movielens(source)
+    exporter = Exporter(out)
+    exporter.write_with("log.csv", functools.partial(_write_to, log))
+    exporter.write_text("items.csv", _items_csv(items))
+    if users:
+        exporter.write_text("users.csv", _users_csv(users))
+    console.print(
+        f"{len(log):,} events, {log.n_users:,} users, {len(items):,} items written to {out}/"
+    )
+
+
+def _items_csv(items: list[Any]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["item_id", "title", "kind", "genres", "year"])
+    for item in items:
+        year = "" if item.year is None else item.year
+        writer.writerow([item.id, item.title, item.kind, "|".join(item.genres), year])
+    return buffer.getvalue()
+
+
+def _users_csv(users: dict[str, dict[str, str]]) -> str:
+    fields = sorted({key for attrs in users.values() for key in attrs})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["user_id", *fields])
+    for user_id, attrs in users.items():
+        writer.writerow([user_id, *(attrs.get(f, "") for f in fields)])
+    return buffer.getvalue()
 
 
 @recommend_app.command("split")
@@ -119,13 +164,15 @@ def recommend_eval(
         typer.echo(json.dumps(rows[0] if len(rows) == 1 else rows, indent=1))
         return
     keys = [key for key in rows[0] if key not in ("model", "k", "test_events_dropped")]
-    table = Table("model", *keys)
-    for row in rows:
-        table.add_row(row["model"], *(_fmt(row[key]) for key in keys))
+    table = Table("metric", *(row["model"] for row in rows))  # models as columns: fits 80 wide
+    for key in keys:
+        table.add_row(key, *(_fmt(row[key]) for row in rows))
     console.print(table)
     if dropped:
         console.print(f"note: {dropped} test events had a user or item unseen in training")
 
 
 def _fmt(value: Any) -> str:
-    return f"{value:.4f}" if isinstance(value, float) else str(value)
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.4f}"
+    return str(int(value)) if isinstance(value, float) else str(value)

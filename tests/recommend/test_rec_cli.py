@@ -92,3 +92,50 @@ def test_test_users_absent_from_training_are_dropped_and_counted(
     result = run("eval", "--train", str(split / "train.csv"), "--test", str(test), "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["test_events_dropped"] == 2
+
+
+def test_import_a_movielens_folder_then_split_and_eval(tmp_path: Path) -> None:
+    folder = tmp_path / "ml-100k"
+    folder.mkdir()
+    rng = np.random.default_rng(3)
+    rows = []
+    for u in range(1, 31):
+        for i in rng.choice(np.arange(1, 21), size=8, replace=False):
+            rows.append(f"{u}\t{i}\t{rng.integers(1, 6)}\t{880000000 + len(rows)}")
+    (folder / "u.data").write_text("\n".join(rows) + "\n")
+    flags = "|".join(["0"] * 18 + ["1"])
+    items = [f"{i}|Film, The {i} (199{i % 10})|01-Jan-1995||http://x|{flags}" for i in range(1, 21)]
+    (folder / "u.item").write_text("\n".join(items) + "\n", encoding="latin-1")
+    users = [f"{u}|{20 + u}|{'MF'[u % 2]}|writer|0000{u}" for u in range(1, 31)]
+    (folder / "u.user").write_text("\n".join(users) + "\n")
+    out = tmp_path / "log"
+    result = run("import", str(folder), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert (out / "log.csv").read_text().count("\n") == 1 + 240
+    header, first = (out / "items.csv").read_text().splitlines()[:2]
+    assert header == "item_id,title,kind,genres,year"
+    assert first == '1,"Film, The 1 (1991)",movie,Western,1991'  # quoted comma survives
+    assert (out / "users.csv").read_text().splitlines()[0] == "user_id,age,gender,occupation,zip"
+    assert (
+        run(
+            "split", str(out / "log.csv"), "--out", str(tmp_path / "s"), "--min-value", "3"
+        ).returncode
+        == 0
+    )
+    result = run(
+        "eval",
+        "--train",
+        str(tmp_path / "s" / "train.csv"),
+        "--test",
+        str(tmp_path / "s" / "test.csv"),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert 0 <= json.loads(result.stdout)["ndcg@10"] <= 1
+
+
+def test_import_refuses_a_folder_that_is_not_movielens(tmp_path: Path) -> None:
+    result = run("import", str(tmp_path), "--out", str(tmp_path / "out"))
+    assert result.returncode != 0
+    assert "not a MovieLens folder" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
