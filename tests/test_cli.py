@@ -85,7 +85,9 @@ def test_doctor_reports_parts_as_json() -> None:
     checks = {c["name"]: c for c in json.loads(out.stdout)}
     assert checks["embedded model"]["ok"] is True
     assert checks["data directory"]["ok"] is True
-    assert {"database", "music model", "soundfont", "java", "llama_cpp", "gpu"} <= set(checks)
+    assert {"database", "music model", "soundfont", "java", "llama_cpp", "implicit", "gpu"} <= set(
+        checks
+    )
     assert out.returncode == (0 if all(c["ok"] for c in checks.values() if c["required"]) else 1)
 
 

@@ -88,6 +88,7 @@ def run_checks(settings: Settings) -> list[Check]:
         ("torch", "train", "training the embedded model"),
         ("pyspark", "spark", "Spark jobs"),
         ("psycopg", "postgres", "PostgreSQL"),
+        ("implicit", "recommend", "ALS recommendations"),
     ):
         found = importlib.util.find_spec(module) is not None
         detail = (
