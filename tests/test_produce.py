@@ -6,10 +6,10 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run_soundstage
 
 from soundstage.script.elements import Kind
 from soundstage.script.fdx import read_fdx
@@ -21,13 +21,7 @@ SMALL = ("--minutes", "2", "--seed", "3", "--author", "Sam Writer", "--genre", "
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "soundstage", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "120"},
-    )
+    return run_soundstage(*args)
 
 
 @pytest.fixture(scope="module")

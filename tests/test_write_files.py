@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from cli_runner import run_soundstage
 
 from soundstage.script.elements import Document, Kind
 from soundstage.script.fdx import read_fdx
@@ -49,13 +50,7 @@ CUT TO:
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "soundstage", "write", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "COLUMNS": "120"},
-    )
+    return run_soundstage("write", *args, timeout=120)
 
 
 @pytest.fixture

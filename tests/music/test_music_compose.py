@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import wave
 from pathlib import Path
 
 import pytest
+from cli_runner import run_soundstage
 
 from soundstage.export import Exporter
 from soundstage.music.compose import Composer, CueRequest, form_for
@@ -149,13 +148,7 @@ def test_score_folder_from_cues(tmp_path: Path, composer: Composer) -> None:
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "soundstage", "music", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    return run_soundstage("music", *args, columns=200)
 
 
 def test_cli_compose_midi_and_wav(tmp_path: Path) -> None:
