@@ -97,6 +97,23 @@ class BestKeeper:
         return False
 
 
+def run_summary(
+    tc: TrainConfig, device: str, model: GPT, steps: int, keeper: BestKeeper, began: float
+) -> dict[str, Any]:
+    """The facts every training run records in its config.json (best weights already loaded)."""
+    return {
+        "train": asdict(tc),
+        "device": device,
+        "device_name": torch.cuda.get_device_name() if device == "cuda" else "cpu",
+        "params": model.num_params(),
+        "steps": steps,
+        "best_step": keeper.best_step,
+        "minutes": round((time.time() - began) / 60, 2),
+        "val_loss": round(keeper.best, 4),
+        "torch": torch.__version__,
+    }
+
+
 def train_step(
     model: GPT,
     opt: torch.optim.Optimizer,
@@ -195,14 +212,7 @@ def train(recipe: Recipe, data_dir: Path, out: Path, log_every: int = 50) -> dic
     meta = _read_meta(data_dir)
     chars_per_token = meta.get("val_chars", 0) / max(1, meta.get("val_tokens", 1))
     summary = {
-        "train": asdict(tc),
-        "device": device,
-        "device_name": torch.cuda.get_device_name() if device == "cuda" else "cpu",
-        "params": model.num_params(),
-        "steps": step,
-        "best_step": best_step,
-        "minutes": round((time.time() - t0) / 60, 2),
-        "val_loss": round(best, 4),
+        **run_summary(tc, device, model, step, keeper, t0),
         "val_perplexity": round(math.exp(best), 2),
         # Bits per character make BPE losses comparable with char-level models.
         "val_bits_per_char": round(best / math.log(2) / chars_per_token, 4)
@@ -210,7 +220,6 @@ def train(recipe: Recipe, data_dir: Path, out: Path, log_every: int = 50) -> dic
         else None,
         "data": meta,
         "history": history,
-        "torch": torch.__version__,
     }
     save_model_dir(out, model, data_dir / "tokenizer.json", summary)
     print(f"best val loss {best:.4f} (ppl {math.exp(best):.1f}) at step {best_step}; wrote {out}")

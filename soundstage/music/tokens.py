@@ -28,6 +28,7 @@ signatures not right after a Bar are dropped), since miditok fails or misreads i
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -178,15 +179,7 @@ def conditions(piece: Piece) -> Conditions:
 def merge_tracks(piece: Piece) -> Piece:
     """One pitched track holding every non-drum note (what the token stream represents)."""
     merged = Track(program=0, is_drum=False, name="merged", notes=tuple(piece.notes))
-    return Piece(
-        (merged,),
-        piece.tempo_bpm,
-        piece.time_signature,
-        piece.key,
-        piece.title,
-        piece.source,
-        piece.licence,
-    )
+    return dataclasses.replace(piece, tracks=(merged,))
 
 
 class MusicTokenizer:

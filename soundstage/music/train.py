@@ -26,7 +26,7 @@ import argparse
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from soundstage.lm.train import (
     autocast,
     lr_at,
     pick_device,
+    run_summary,
     save_model_dir,
     train_step,
 )
@@ -204,20 +205,12 @@ def train(
     meta = json.loads((data_dir / "meta.json").read_text())
     summary = {
         "kind": "music",
-        "train": asdict(tc),
-        "device": device,
-        "device_name": torch.cuda.get_device_name() if device == "cuda" else "cpu",
-        "params": model.num_params(),
-        "steps": step,
-        "best_step": best_step,
+        **run_summary(tc, device, model, step, keeper, t0),
         "tokens_seen": seen,
         "epochs": round(seen / max(1, len(train_split.ids)), 2),
-        "minutes": round((time.time() - t0) / 60, 2),
-        "val_loss": round(best, 4),
         "val_perplexity": round(math.exp(best), 3),
         "data": {k: meta[k] for k in ("splits", "emotion_quadrants", "licences", "corpus")},
         "history": history,
-        "torch": torch.__version__,
     }
     save_model_dir(out, model, data_dir / "tokenizer.json", summary)
     print(f"best val loss {best:.4f} (ppl {math.exp(best):.2f}) at step {best_step}; wrote {out}")
