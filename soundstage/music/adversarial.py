@@ -39,11 +39,6 @@ def real_openings(data: Path, n: int, seed: int) -> list[list[int]]:
     return [ids[offsets[i] : min(offsets[i + 1], offsets[i] + MAX_TOKENS)].tolist() for i in pick]
 
 
-def header_of(model: MusicModel, ids: list[int]) -> Conditions:
-    cond, _ = model.tok.split_conditions(ids[:6])
-    return Conditions(cond["Style"], cond["Mode"], cond["Tempo"], cond["Density"], cond["Emotion"])
-
-
 def samples(
     model: MusicModel,
     conds: list[Conditions],
@@ -55,9 +50,10 @@ def samples(
 ) -> list[list[int]]:
     out = []
     for i, cond in enumerate(conds):
-        options = [model.sample_piece(cond, rng, max_tokens=MAX_TOKENS) for _ in range(candidates)]
-        best = int(np.argmax(critic.logits(options))) if critic is not None else 0
-        out.append(options[best])
+        best = model.sample_best(
+            cond, rng, candidates=candidates, critic=critic, max_tokens=MAX_TOKENS
+        )
+        out.append(best)
         if (i + 1) % 100 == 0:
             log(f"  sampled {i + 1}/{len(conds)}")
     return out
@@ -68,7 +64,7 @@ def train_critic_rounds(
 ) -> dict[str, Any]:
     model = MusicModel.load(model_dir)
     real = real_openings(data, n, seed=11)
-    conds = [header_of(model, r) for r in real]
+    conds = [model.tok.header_conditions(r) for r in real]
     rng = np.random.default_rng(12)
     log(f"round 1: {n} free samples")
     fakes1 = samples(model, conds, rng, log=log)

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Protocol
 
 import numpy as np
 
 from soundstage.music.arrange import arrange
 from soundstage.music.frame import Frame, frame_for
-from soundstage.music.generate import BeatNote, MusicModel, PhraseRequest, to_notes
+from soundstage.music.generate import BeatNote, MusicModel, PhraseRequest, Scorer, to_notes
 from soundstage.music.leitmotif import Motif, primer
 from soundstage.music.types import Piece
 
@@ -30,12 +29,6 @@ FORM = "ABAC"
 OUTSIDE_PENALTY = 1.5  # logit penalty for notes outside the cue's scale (see PhraseRequest)
 REGISTER = (-12, 14)  # melody window around the frame's centre pitch, in semitones
 CONTRAST_LIFT = 5  # contrasting sections (B, C…) sit higher, like the "turn" of a folk tune
-
-
-class Scorer(Protocol):
-    """Anything that scores token-id sequences by realism (the critic)."""
-
-    def logits(self, ids_list: list[list[int]]) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)

@@ -329,11 +329,6 @@ def write_manifest(cache: Path, *, sources: list[str], limit: int | None) -> dic
     }
 
 
-def load_manifest(cache: Path) -> dict[str, Any]:
-    manifest: dict[str, Any] = json.loads((cache / "manifest.json").read_text(encoding="utf-8"))
-    return manifest
-
-
 def cached_piece(cache: Path, entry: dict[str, Any]) -> Piece:
     return read_midi(cache / entry["path"])
 

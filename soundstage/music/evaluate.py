@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -47,23 +47,58 @@ QUADRANT_CENTRES = {"Q1": (0.6, 0.6), "Q2": (-0.6, 0.6), "Q3": (-0.6, -0.6), "Q4
 Log = Callable[[str], object]
 
 
-def _split(data: Path, part: str) -> tuple[np.ndarray, np.ndarray]:
-    return np.load(data / f"{part}.npy"), np.load(data / f"{part}_offsets.npy")
+class Corpus:
+    """The prepared token splits, each loaded once, and every decoded piece kept.
+
+    Evaluation decodes thousands of pieces (the copying check reads the whole training split)
+    and several comparisons share some of them; decoding through miditok is the slow part.
+    """
+
+    def __init__(self, model: MusicModel, data: Path) -> None:
+        self.model, self.data = model, data
+        self._splits: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self._pieces: dict[tuple[str, int], Piece] = {}
+
+    def split(self, part: str) -> tuple[np.ndarray, np.ndarray]:
+        if part not in self._splits:
+            self._splits[part] = (
+                np.load(self.data / f"{part}.npy"),
+                np.load(self.data / f"{part}_offsets.npy"),
+            )
+        return self._splits[part]
+
+    def size(self, part: str) -> int:
+        return len(self.split(part)[1]) - 1
+
+    def styles(self, part: str) -> np.ndarray:
+        """The Style_* token id of every piece (the token after BOS)."""
+        ids, offsets = self.split(part)
+        return ids[offsets[:-1] + 1].astype(np.int64)
+
+    def ids(self, part: str, i: int, limit: int | None = None) -> list[int]:
+        ids, offsets = self.split(part)
+        end = offsets[i + 1] if limit is None else min(offsets[i + 1], offsets[i] + limit)
+        return ids[offsets[i] : end].tolist()
+
+    def pieces(self, part: str, indices: Iterable[int]) -> list[Piece]:
+        out = []
+        for i in indices:
+            key = (part, int(i))
+            if key not in self._pieces:
+                self._pieces[key] = self.model.tok.decode(self.ids(part, int(i)))
+            out.append(self._pieces[key])
+        return out
 
 
-def _styles(ids: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    return np.array([int(ids[offsets[i] + 1]) for i in range(len(offsets) - 1)])
-
-
-def pick_like_train(data: Path, part: str, n: int, seed: int) -> list[int]:
+def pick_like_train(corpus: Corpus, part: str, n: int, seed: int) -> list[int]:
     """Indices of `n` pieces of `part`, drawn so their Style mix matches the training split.
 
     The validation split is not a random sample of the corpus (the JSB chorales keep their
     published split, so chorales are 27% of validation but 6% of training); comparing it, or
     headers drawn from it, with training pieces would measure the mix, not the music.
     """
-    train_styles = _styles(*_split(data, "train"))
-    styles = _styles(*_split(data, part))
+    train_styles = corpus.styles("train")
+    styles = corpus.styles(part)
     kinds, counts = np.unique(train_styles, return_counts=True)
     share = dict(zip(kinds.tolist(), (counts / counts.sum()).tolist(), strict=True))
     here = {k: int((styles == k).sum()) for k in set(styles.tolist())}
@@ -73,46 +108,38 @@ def pick_like_train(data: Path, part: str, n: int, seed: int) -> list[int]:
     return sorted(rng.choice(len(styles), size=size, replace=False, p=weights / weights.sum()))
 
 
-def corpus_pieces(model: MusicModel, data: Path, part: str, n: int, seed: int) -> list[Piece]:
-    ids, offsets = _split(data, part)
-    pick = pick_like_train(data, part, n, seed)
-    return [model.tok.decode(ids[offsets[i] : offsets[i + 1]].tolist()) for i in pick]
+def corpus_pieces(corpus: Corpus, part: str, n: int, seed: int) -> list[Piece]:
+    return corpus.pieces(part, pick_like_train(corpus, part, n, seed))
 
 
-def melodic_pieces(model: MusicModel, data: Path, n: int, seed: int) -> list[Piece]:
+def melodic_pieces(corpus: Corpus, n: int, seed: int) -> list[Piece]:
     """Training pieces in the melodic folk styles (not chorales): what composed cues' melodies
     are conditioned on (`frame.STYLE_OF_QUADRANT`), so the like-for-like reference for them."""
-    ids, offsets = _split(data, "train")
-    chorale = model.ids["Style_chorale"]
-    order = np.random.default_rng(seed).permutation(len(offsets) - 1)
-    pick = [int(i) for i in order if ids[offsets[i] + 1] != chorale][:n]
-    return [model.tok.decode(ids[offsets[i] : offsets[i + 1]].tolist()) for i in sorted(pick)]
+    styles = corpus.styles("train")
+    chorale = corpus.model.ids["Style_chorale"]
+    order = np.random.default_rng(seed).permutation(len(styles))
+    pick = [int(i) for i in order if styles[i] != chorale][:n]
+    return corpus.pieces("train", sorted(pick))
 
 
-def headers(model: MusicModel, data: Path, n: int, seed: int) -> list[Conditions]:
+def headers(corpus: Corpus, n: int, seed: int) -> list[Conditions]:
     """Conditioning headers of `n` random training pieces (the corpus's condition mix)."""
-    ids, offsets = _split(data, "train")
-    pick = np.random.default_rng(seed).integers(0, len(offsets) - 1, size=n)
-    out = []
-    for i in pick:
-        cond, _ = model.tok.split_conditions(ids[offsets[i] : offsets[i] + 6].tolist())
-        out.append(
-            Conditions(cond["Style"], cond["Mode"], cond["Tempo"], cond["Density"], cond["Emotion"])
-        )
-    return out
+    pick = np.random.default_rng(seed).integers(0, corpus.size("train"), size=n)
+    return [corpus.model.tok.header_conditions(corpus.ids("train", i, limit=6)) for i in pick]
 
 
 def free_samples(
     composer: Composer, conds: list[Conditions], seed: int, candidates: int = 1
 ) -> list[Piece]:
     model, rng = composer.model, np.random.default_rng(seed)
-    pieces = []
-    for cond in conds:
-        options = [model.sample_piece(cond, rng, max_tokens=512) for _ in range(candidates)]
-        if candidates > 1 and composer.critic is not None:
-            options = [options[int(np.argmax(composer.critic.logits(options)))]]
-        pieces.append(model.tok.decode(options[0]))
-    return pieces
+    return [
+        model.tok.decode(
+            model.sample_best(
+                cond, rng, candidates=candidates, critic=composer.critic, max_tokens=512
+            )
+        )
+        for cond in conds
+    ]
 
 
 def _monophonic(piece: Piece) -> bool:
@@ -127,9 +154,9 @@ def melody_only(piece: Piece) -> Piece:
 
 
 def realism(composer: Composer, data: Path, samples: int, log: Log) -> dict[str, Any]:
-    model = composer.model
-    reference = corpus_pieces(model, data, "train", 500, seed=1)
-    held_out = corpus_pieces(model, data, "val", samples, seed=2)
+    corpus = Corpus(composer.model, data)
+    reference = corpus_pieces(corpus, "train", 500, seed=1)
+    held_out = corpus_pieces(corpus, "val", samples, seed=2)
     rng = np.random.default_rng(3)
     rows: dict[str, Any] = {}
 
@@ -148,14 +175,14 @@ def realism(composer: Composer, data: Path, samples: int, log: Log) -> dict[str,
     t = time.perf_counter()
     add("held-out real", held_out, t)
     add("random pitches", [random_pitches(p, rng) for p in held_out], t)
-    conds = headers(model, data, samples, seed=4)
+    conds = headers(corpus, samples, seed=4)
     t = time.perf_counter()
     add("model", free_samples(composer, conds, seed=5), t)
     if composer.critic is not None:
         t = time.perf_counter()
         best_of = f"model + critic (best of {composer.candidates})"
         add(best_of, free_samples(composer, conds, 5, composer.candidates), t)
-    melodic = melodic_pieces(model, data, 500, seed=7)
+    melodic = melodic_pieces(corpus, 500, seed=7)
     add(
         "held-out real, folk styles only",
         [p for p in held_out if p.tracks and _monophonic(p)],
@@ -171,7 +198,7 @@ def realism(composer: Composer, data: Path, samples: int, log: Log) -> dict[str,
         ]
         add(f"composed cue melodies ({seconds:.0f} s) vs folk styles", melodies, t, melodic)
     rows["copying (60 s cue melodies vs every training piece)"] = copied = check(
-        melodies, corpus_pieces(model, data, "train", 10**6, seed=8)
+        melodies, corpus.pieces("train", range(corpus.size("train")))
     ).to_json()
     log(f"copying: {copied}")
     return rows

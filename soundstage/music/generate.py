@@ -23,6 +23,7 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -33,6 +34,12 @@ from soundstage.music.tokens import Conditions, MusicTokenizer
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "music-remi"
 POSITIONS_PER_BEAT = 4  # beat_res (0, 4): 4 → 16th-note grid
+
+
+class Scorer(Protocol):
+    """Anything that scores token-id sequences by realism (the critic)."""
+
+    def logits(self, ids_list: list[list[int]]) -> np.ndarray: ...
 
 
 @functools.cache
@@ -130,9 +137,6 @@ class MusicModel:
         self, logits: np.ndarray, allowed: np.ndarray, req: PhraseRequest, rng: np.random.Generator
     ) -> int:
         masked = np.where(allowed, logits / max(req.temperature, 1e-3), -np.inf)
-        return self._draw(masked, req, rng)
-
-    def _draw(self, masked: np.ndarray, req: PhraseRequest, rng: np.random.Generator) -> int:
         probs = np.exp(masked - masked.max())
         probs /= probs.sum()
         order = np.argsort(-probs)
@@ -238,6 +242,21 @@ class MusicModel:
             else:
                 logits = self.lm.step(token)
         return ids
+
+    def sample_best(
+        self,
+        cond: Conditions,
+        rng: np.random.Generator,
+        *,
+        candidates: int = 1,
+        critic: Scorer | None = None,
+        max_tokens: int = 600,
+    ) -> list[int]:
+        """The free sample the critic finds most real among `candidates` (the first without one)."""
+        options = [self.sample_piece(cond, rng, max_tokens=max_tokens) for _ in range(candidates)]
+        if critic is None or len(options) == 1:
+            return options[0]
+        return options[int(np.argmax(critic.logits(options)))]
 
 
 def _current_bar(tokens: list[str]) -> list[str]:

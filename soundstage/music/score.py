@@ -25,7 +25,7 @@ from soundstage.music.compose import Composer, Composition, CueRequest
 from soundstage.music.leitmotif import Motif, make_motif
 from soundstage.music.midi_io import to_score
 from soundstage.music.spotting import Cue, cue_sheet_csv, cue_sheet_json, parse_timecode
-from soundstage.music.types import Piece, Track
+from soundstage.music.types import Note, Piece, Track
 
 Progress = Callable[[float, str], None]
 
@@ -67,8 +67,6 @@ def midi_bytes(piece: Piece) -> bytes:
 
 def timeline(pieces: list[tuple[float, Piece]], title: str = "score") -> Piece:
     """All cues on one timeline, one track per (cue layer), offset to their in-points."""
-    from soundstage.music.types import Note
-
     tracks: list[Track] = []
     for offset, piece in pieces:
         for t in piece.tracks:

@@ -212,6 +212,13 @@ class MusicTokenizer:
         ids.append(self.eos)
         return ids
 
+    def header_conditions(self, ids: list[int]) -> Conditions:
+        """The Conditions of a piece from its first tokens (BOS + the five conditioning tokens)."""
+        cond, _ = self.split_conditions(ids[:6])
+        return Conditions(
+            cond["Style"], cond["Mode"], cond["Tempo"], cond["Density"], cond["Emotion"]
+        )
+
     def split_conditions(self, ids: list[int]) -> tuple[dict[str, str], list[str]]:
         """({"Style": "irish", ...}, musical tokens) with specials and unknown ids dropped."""
         cond: dict[str, str] = {}
