@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,49 +27,6 @@ def _need_scipy() -> None:
         raise SoundstageError(
             "recommendations need scipy", hint="pip install 'soundstage[recommend]'"
         )
-
-
-@recommend_app.command("import")
-def recommend_import(
-    source: Path = typer.Argument(
-        ..., help="A MovieLens release folder (100K, 1M, latest, 20M, 25M)."
-    ),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder for log.csv, items.csv, users.csv."),
-) -> None:
-    """Convert a MovieLens folder into the plain CSV files `split` and `eval` read."""
-    _need_scipy()
-    from soundstage.export import Exporter
-    from soundstage.recommend.data import read_movielens
-
-    log, items, users = read_movielens(source)
-    exporter = Exporter(out)
-    exporter.write_with("log.csv", functools.partial(_write_to, log))
-    exporter.write_text("items.csv", _items_csv(items))
-    if users:
-        exporter.write_text("users.csv", _users_csv(users))
-    console.print(
-        f"{len(log):,} events, {log.n_users:,} users, {len(items):,} items written to {out}/"
-    )
-
-
-def _items_csv(items: list[Any]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["item_id", "title", "kind", "genres", "year"])
-    for item in items:
-        year = "" if item.year is None else item.year
-        writer.writerow([item.id, item.title, item.kind, "|".join(item.genres), year])
-    return buffer.getvalue()
-
-
-def _users_csv(users: dict[str, dict[str, str]]) -> str:
-    fields = sorted({key for attrs in users.values() for key in attrs})
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["user_id", *fields])
-    for user_id, attrs in users.items():
-        writer.writerow([user_id, *(attrs.get(f, "") for f in fields)])
-    return buffer.getvalue()
 
 
 @recommend_app.command("split")
@@ -113,39 +68,45 @@ def _write_to(part: Any, tmp: Path) -> None:
     write_csv(tmp, part)
 
 
-def _evaluate_one(name: str, train: Any, test: Any, k: int) -> dict[str, Any]:
-    from soundstage.recommend.metrics import evaluate
-    from soundstage.recommend.models import make
-
-    model = make(name)
-    began = time.perf_counter()
-    model.fit(train)
-    fit_s = time.perf_counter() - began
-    metrics = evaluate(model, train, test, k=k)
-    return {"model": name, "k": k, **metrics, "fit_s": round(fit_s, 3)}
-
-
 @recommend_app.command("eval")
 def recommend_eval(
     train: Path = typer.Option(..., "--train", help="CSV: user_id,item_id[,value][,timestamp]."),
     test: Path = typer.Option(..., "--test", help="Held-out events, same columns."),
-    model: str = typer.Option("ease", "--model", help="popular, itemknn, rp3beta, ease, or all."),
+    model: str = typer.Option(
+        "ease",
+        "--model",
+        help="popular, itemknn, rp3beta, ease, als, bpr, content, hybrid, spark-als, or all.",
+    ),
     k: int = typer.Option(10, "--k", help="Cut-off of the ranked lists."),
+    items: Path | None = typer.Option(
+        None, "--items", help="Catalog (item_id,title,kind,genres,…): content/hybrid and ILD."
+    ),
+    tune: bool = typer.Option(False, "--tune", help="Tune each model on a validation split."),
+    users: Path | None = typer.Option(None, "--users", help="users.csv with attributes."),
+    group_by: str | None = typer.Option(
+        None, "--group-by", help="Per-group metrics by this users.csv column (age: buckets)."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (or a list)."),
 ) -> None:
     """Fit on --train, rank every item for each test user, print accuracy and beyond-accuracy."""
     _need_scipy()
     from soundstage.recommend.data import read_csv
-    from soundstage.recommend.models import MODELS
+    from soundstage.recommend.models import MODELS, model_names
 
     if not 1 <= k <= 1000:
         raise SoundstageError(f"--k {k} is outside 1..1000")
-    names = list(MODELS) if model == "all" else [model]
-    unknown = [n for n in names if n not in MODELS]
+    if model == "all":
+        names = [*MODELS, *(["content", "hybrid"] if items else [])]
+    else:
+        names = [model]
+    unknown = [n for n in names if n not in model_names()]
     if unknown:
         raise SoundstageError(
-            f"unknown --model {unknown[0]!r}", hint="use one of: " + ", ".join([*MODELS, "all"])
+            f"unknown --model {unknown[0]!r}",
+            hint="use one of: " + ", ".join([*model_names(), "all"]),
         )
+    if (group_by is None) != (users is None):
+        raise SoundstageError("--users and --group-by go together")
     train_log = read_csv(train)
     aligned = read_csv(test).with_index(train_log.user_ids, train_log.item_ids)
     test_log, dropped = aligned.inter, aligned.dropped_events
@@ -154,22 +115,130 @@ def recommend_eval(
             f"{test}: no test event has a user and an item seen in {train}",
             hint="split one log with `soundstage recommend split` so the ids match",
         )
+    catalog = _read_catalog(items) if items else []
+    groups = _groups(users, group_by, train_log.user_ids) if users and group_by else None
     X, T = train_log.matrix(), test_log.matrix()
-    rows = []
-    for name in names:
-        row = _evaluate_one(name, X, T, k)
+    rows = [
+        _evaluate_one(name, X, T, k, train_log.item_ids, catalog, tune, groups) for name in names
+    ]
+    for row in rows:
         row["test_events_dropped"] = dropped
-        rows.append(row)
     if as_json:
         typer.echo(json.dumps(rows[0] if len(rows) == 1 else rows, indent=1))
         return
-    keys = [key for key in rows[0] if key not in ("model", "k", "test_events_dropped")]
+    skip = ("model", "k", "test_events_dropped", "groups", "tuned")
+    keys = [key for key in rows[0] if key not in skip]
     table = Table("metric", *(row["model"] for row in rows))  # models as columns: fits 80 wide
     for key in keys:
-        table.add_row(key, *(_fmt(row[key]) for row in rows))
+        table.add_row(key, *(_fmt(row.get(key, "")) for row in rows))
     console.print(table)
+    if groups is not None:
+        _print_groups(rows, group_by or "", k)
     if dropped:
         console.print(f"note: {dropped} test events had a user or item unseen in training")
+
+
+def _read_catalog(path: Path) -> list[Any]:
+    from soundstage.recommend.sources import read_items
+
+    return read_items(path)
+
+
+def _groups(users: Path, column: str, user_ids: Any) -> dict[int, str]:
+    """Row index → group label from a users.csv column; `age` is bucketed (<25 … 45+)."""
+    from soundstage.recommend.fairness import age_group
+
+    with users.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if column not in (reader.fieldnames or []):
+            raise SoundstageError(
+                f"{users}: no column {column!r}",
+                hint="columns: " + ", ".join(reader.fieldnames or []),
+            )
+        labels = {row["user_id"]: row[column] for row in reader if row.get(column)}
+    index = {u: i for i, u in enumerate(user_ids)}
+    groups = {}
+    for user, label in labels.items():
+        if user in index:
+            groups[index[user]] = age_group(label) if column == "age" else label
+    return groups
+
+
+def _evaluate_one(
+    name: str,
+    train: Any,
+    test: Any,
+    k: int,
+    item_ids: Any,
+    catalog: list[Any],
+    tune: bool,
+    groups: dict[int, str] | None,
+) -> dict[str, Any]:
+    from soundstage.recommend.metrics import evaluate
+    from soundstage.recommend.pipeline import build
+
+    built = build(name, train, item_ids, catalog, tune=tune)
+    features = _genre_features(catalog, item_ids) if catalog else None
+    metrics = evaluate(built.model, train, test, k=k, item_features=features)
+    row: dict[str, Any] = {"model": name, "k": k, **metrics, "fit_s": round(built.fit_s, 3)}
+    if built.tuning:
+        row["tuned"] = built.tuning
+    if groups is not None:
+        from soundstage.recommend.fairness import group_metrics
+
+        result = group_metrics(built.model, train, test, groups, k=k)
+        row["groups"] = _jsonable(
+            {
+                "by_group": result.by_group,
+                "overall": result.overall,
+                "difference": result.difference,
+                "ratio": result.ratio,
+                "missing_users": result.missing_users,
+            }
+        )
+    return row
+
+
+def _genre_features(catalog: list[Any], item_ids: Any) -> Any:
+    """Items × genres 0/1 matrix for intra-list diversity (None when no item has genres)."""
+    import numpy as np
+
+    genres = sorted({g for item in catalog for g in item.genres})
+    if not genres:
+        return None
+    col = {g: j for j, g in enumerate(genres)}
+    by_id = {item.id: item for item in catalog}
+    F = np.zeros((len(item_ids), len(genres)), dtype=np.float32)
+    for i, item_id in enumerate(item_ids):
+        for g in by_id[item_id].genres if item_id in by_id else ():
+            F[i, col[g]] = 1.0
+    return F
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _print_groups(rows: list[dict[str, Any]], column: str, k: int) -> None:
+    for row in rows:
+        result = row["groups"]
+        table = Table(
+            column, "users", f"ndcg@{k}", f"recall@{k}", title=f"{row['model']} by {column}"
+        )
+        for label, values in result["by_group"].items():
+            table.add_row(
+                str(label),
+                str(values["users"]),
+                _fmt(values[f"ndcg@{k}"]),
+                _fmt(values[f"recall@{k}"]),
+            )
+        console.print(table)
 
 
 def _fmt(value: Any) -> str:

@@ -15,10 +15,13 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
+    Integer,
     MetaData,
     String,
     Text,
@@ -150,3 +153,67 @@ class ProjectVersion(Base):
     screenplay: Mapped[dict[str, Any]] = mapped_column(JSON)
     # [level, entity] pairs whose upper levels changed since they were written.
     stale: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+
+
+# --- recommender: catalogue, users, interaction logs --------------------------------------
+
+# Kinds of user–item event a log may hold. Adding one is a migration (the CHECK lists them).
+INTERACTION_EVENTS = ("rating", "play", "like", "skip", "complete")
+
+
+class RecItem(Base):
+    """A catalogue entry (movie, show, song, ...). Re-importing a dataset updates it in place."""
+
+    __tablename__ = "rec_items"
+
+    # Several catalogues coexist: ids are only unique within their dataset.
+    dataset: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    genres: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str] = mapped_column(Text)
+    year: Mapped[int | None] = mapped_column()
+    creator: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecUser(Base):
+    """A user of a dataset and their optional attributes (age, gender, ...), as strings."""
+
+    __tablename__ = "rec_users"
+
+    dataset: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    attributes: Mapped[dict[str, str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecInteraction(Base):
+    """One user–item event. Append-only: repeated (user, item) events are kept, as in a play log.
+
+    No foreign keys to `rec_items`/`rec_users`: logs often mention items missing from the
+    catalogue, and a bulk import must not be ordered behind the catalogue's.
+    """
+
+    __tablename__ = "rec_interactions"
+    __table_args__ = (
+        CheckConstraint(
+            "event IN (" + ", ".join(f"'{e}'" for e in INTERACTION_EVENTS) + ")", name="event"
+        ),
+        Index("ix_rec_interactions_dataset_user", "dataset", "user_id"),
+        Index("ix_rec_interactions_dataset_item", "dataset", "item_id"),
+        Index("ix_rec_interactions_dataset_timestamp", "dataset", "timestamp"),
+    )
+
+    # Insertion order: loading sorts by it, so a log comes back in the order it was written.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    dataset: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(128))
+    item_id: Mapped[str] = mapped_column(String(128))
+    event: Mapped[str] = mapped_column(String(16))
+    value: Mapped[float] = mapped_column(Float)
+    # Unix seconds as the source gave them (0 = unknown); an integer, so round trips are exact.
+    timestamp: Mapped[int] = mapped_column(BigInteger)

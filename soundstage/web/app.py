@@ -11,8 +11,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from soundstage.backends import TextBackend, load_backend
+from soundstage.recommend.registry import Registry
 from soundstage.settings import Settings, load_settings
 from soundstage.web.openai_api import create_openai_app
+from soundstage.web.recommend_api import recommend_router
 
 __all__ = ["create_app"]
 
@@ -24,5 +26,5 @@ def create_app(settings: Settings | None = None, backend: TextBackend | None = N
         backend = load_backend(settings.model, settings)
     app = create_openai_app(backend)
     app.state.settings = settings
-    # Later capabilities mount here, e.g. app.include_router(recommend_router(settings)).
+    app.include_router(recommend_router(Registry(settings.data_dir / "recommend")))
     return app

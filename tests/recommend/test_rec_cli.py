@@ -54,7 +54,7 @@ def test_eval_json_and_ease_beats_popularity(split: Path) -> None:
     assert 0 <= pop["ndcg@10"] < ease["ndcg@10"] <= 1
     assert ease["users"] == 120 and ease["test_events_dropped"] == 0
     every = json.loads(run(*args, "--model", "all", "--json").stdout)
-    assert [r["model"] for r in every] == ["popular", "itemknn", "rp3beta", "ease", "als"]
+    assert [r["model"] for r in every] == ["popular", "itemknn", "rp3beta", "ease", "als", "bpr"]
 
 
 @pytest.mark.parametrize(

@@ -194,7 +194,7 @@ def test_errors_are_clear() -> None:
     X = blocks()
     with pytest.raises(ValueError, match="n must be a positive"):
         MostPopular().fit(X).recommend(0, X, n=0)
-    with pytest.raises(ValueError, match="unknown model 'svd'; known: als, ease, itemknn"):
+    with pytest.raises(ValueError, match="unknown model 'svd'; known: als, bpr, content, ease"):
         make("svd")
     with pytest.raises(RecommendError, match="not fitted"):
         EASE().scores(np.array([0]), X)

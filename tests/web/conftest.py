@@ -6,16 +6,13 @@ text without a trained model.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
+from servers import running
 
 from soundstage.backends import Chunk, Sampling, TextBackend
 from soundstage.errors import BackendError
@@ -66,29 +63,6 @@ class FixedTextTestBackend(TextBackend):
             used += 1
             yield Chunk(piece)
         yield Chunk("", "stop" if finish == "stop" else "length", len(prompt.split()), used)
-
-
-@contextmanager
-def running(app: FastAPI) -> Iterator[str]:
-    """Serve `app` with uvicorn in a thread; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", loop="asyncio")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("test server did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.fixture(scope="session")

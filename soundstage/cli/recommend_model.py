@@ -1,0 +1,177 @@
+"""Commands: `soundstage recommend train | recommend | models | activate | serve`.
+
+`train` fits a model on a log (optionally tuning it and embedding a catalog) and publishes it
+as a new version in the registry under the data directory; `recommend` answers for one user
+from the active (or a named) version; `serve` runs the HTTP API over the same registry, so a
+`train` or `activate` in another shell is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from soundstage.cli._app import console, console_err, state
+from soundstage.cli.recommend import _need_scipy, recommend_app
+from soundstage.errors import SoundstageError
+
+
+def _registry() -> Any:
+    from soundstage.recommend.registry import Registry
+
+    return Registry(state.settings().data_dir / "recommend")
+
+
+@recommend_app.command("train")
+def recommend_train(
+    log: Path = typer.Argument(..., help="Interaction log: CSV/Parquet file or any import source."),
+    model: str = typer.Option("ease", "--model", "-m", help="Model name (see `recommend eval`)."),
+    items: Path | None = typer.Option(None, "--items", help="Catalog CSV/Parquet (titles…)."),
+    min_value: float | None = typer.Option(
+        None, "--min-value", help="Implicit rule: keep events with value ≥ this (e.g. 4)."
+    ),
+    tune: bool = typer.Option(False, "--tune", help="Grid-search on a validation split first."),
+    version: str | None = typer.Option(None, "--version", help="Version name (default: time)."),
+    activate: bool = typer.Option(True, "--activate/--no-activate", help="Serve it at once."),
+) -> None:
+    """Fit a recommender and publish it as a new version in the registry."""
+    _need_scipy()
+    from soundstage.recommend.data import to_implicit
+    from soundstage.recommend.pipeline import build, with_catalog
+    from soundstage.recommend.sources import read_log
+
+    data, catalog, _users = read_log(log, items=items)
+    if min_value is not None:
+        data = to_implicit(data, min_value=min_value)
+    if len(data) == 0:
+        raise SoundstageError(f"{log}: no events to train on (after --min-value)")
+    X, item_ids = with_catalog(data, catalog)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console_err, transient=True) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done, total=total)
+
+        built = build(model, X, item_ids, catalog, tune=tune, progress=progress)
+        card = {"fit_s": round(built.fit_s, 3), "source": str(log), "min_value": min_value}
+        if built.tuning:
+            card["tuning"] = built.tuning
+        progress("saving", 0, 1)
+        name = _registry().publish(
+            built.model,
+            X,
+            list(data.user_ids),
+            item_ids,
+            catalog,
+            card=card,
+            version=version,
+            activate=activate,
+        )
+        progress("saving", 1, 1)
+    state_word = "active" if activate else "not active"
+    console.print(
+        f"trained {model} on {len(data):,} events ({X.shape[0]:,} users × {X.shape[1]:,} items) "
+        f"in {built.fit_s:.2f} s → version [bold]{name}[/] ({state_word})",
+        highlight=False,
+    )
+    if built.tuning:
+        console.print(
+            f"tuned: {built.tuning['best_params']} (validation {built.tuning['metric']}"
+            f" {built.tuning['validation']})",
+            highlight=False,
+        )
+
+
+@recommend_app.command("recommend")
+def recommend_user(
+    user_id: str = typer.Argument(..., help="User id as in the training log."),
+    n: int = typer.Option(10, "--n", "-n", help="How many items (1–1000)."),
+    kind: str | None = typer.Option(None, "--kind", help="Only items of this kind."),
+    include_seen: bool = typer.Option(False, "--include-seen", help="Allow items already seen."),
+    diversity: float = typer.Option(0.0, "--diversity", help="0 = pure relevance … 1 = diverse."),
+    version: str | None = typer.Option(None, "--version", help="Default: the active version."),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
+) -> None:
+    """Top-n items for one user, with the reason for each."""
+    _need_scipy()
+    from soundstage.recommend.service import recommend_for
+
+    bundle = _registry().load(version)
+    answer = recommend_for(
+        bundle, user_id, n, kind=kind, exclude_seen=not include_seen, diversity=diversity
+    )
+    if as_json:
+        typer.echo(json.dumps(answer.as_dict(), indent=1, ensure_ascii=False))
+        return
+    heading = "new user: popular and onboarding picks" if answer.cold_start else "for you"
+    table = Table("#", "item", "title", "score", "why", title=f"{user_id} — {heading}")
+    for rank, pick in enumerate(answer.items, 1):
+        table.add_row(str(rank), pick.item_id, pick.title, f"{pick.score:.3f}", pick.explanation)
+    console.print(table)
+    console.print(f"model {answer.model}, version {answer.version}", highlight=False)
+
+
+@recommend_app.command("models")
+def recommend_models() -> None:
+    """List the model versions in the registry; * marks the active one."""
+    registry = _registry()
+    active = registry.active()
+    versions = registry.versions()
+    if not versions:
+        console.print(f"no models yet in {registry.root} — run `soundstage recommend train`")
+        return
+    table = Table("", "version", "model", "users", "items", "events", "fit s", "created")
+    for v in versions:
+        card = registry.card(v)
+        table.add_row(
+            "*" if v == active else "",
+            v,
+            str(card.get("model")),
+            f"{card.get('users', 0):,}",
+            f"{card.get('items', 0):,}",
+            f"{card.get('interactions', 0):,}",
+            str(card.get("fit_s", "")),
+            str(card.get("created", "")),
+        )
+    console.print(table)
+
+
+@recommend_app.command("activate")
+def recommend_activate(version: str = typer.Argument(..., help="A version from `models`.")) -> None:
+    """Serve another model version (running servers switch on their next request)."""
+    _registry().activate(version)
+    console.print(f"active model version: {version}", highlight=False)
+
+
+@recommend_app.command("serve")
+def recommend_serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8000, "--port", help="Port to listen on (0 picks a free one)."),
+) -> None:
+    """Serve GET /recommendations/{user_id} (and model switching) over HTTP."""
+    _need_scipy()
+    import uvicorn
+
+    from soundstage.cli.serve import _bind
+    from soundstage.web.recommend_api import create_recommend_app
+
+    registry = _registry()
+    bundle = registry.load()  # fail now, with one line, if nothing is trained yet
+    sock = _bind(host, port)
+    bound_host, bound_port = sock.getsockname()[:2]
+    console.print(
+        f"serving {bundle.model.name} ({bundle.version}) at "
+        f"http://{bound_host}:{bound_port}/recommendations/{{user_id}}",
+        highlight=False,
+        soft_wrap=True,  # one line, so scripts can read the URL
+    )
+    config = uvicorn.Config(create_recommend_app(registry), log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,141 @@
+"""A weighted blend of recommenders: collaborative accuracy plus content for new items.
+
+Why a blend of standardised scores: each model's scores live on its own scale (EASE weights,
+ALS dot products, cosines), so each row is z-scored per user before the weighted sum, and the
+weights mean "how much this model's opinion counts". Items a collaborative member has never
+seen (titles added after it was fitted) get a neutral z-score of 0 from that member, so the
+content member alone decides where a new title lands: that is how new titles enter.
+
+Weights are chosen on a validation split (tune.py); the saved form is one model.npz with each
+member's arrays under a `m{i}.` prefix and the members' names, params and weights in model.json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from soundstage.recommend.models import Recommender, RecommendError, make
+
+
+class Hybrid(Recommender):
+    """Σ_m w_m · z(scores_m) over member models; members are fitted on the same matrix."""
+
+    name = "hybrid"
+
+    def __init__(
+        self,
+        members: Sequence[dict[str, Any]] = (
+            {"name": "ease", "params": {"lam": 300.0, "dropout": 0.33}, "weight": 1.0},
+            {"name": "content", "params": {}, "weight": 0.1},
+        ),
+        item_vectors: np.ndarray | None = None,
+    ) -> None:
+        super().__init__()
+        if not members:
+            raise RecommendError("hybrid needs at least one member model")
+        self.members: list[dict[str, Any]] = []
+        self.models: list[Recommender] = []
+        for spec in members:
+            if set(spec) - {"name", "params", "weight"} or "name" not in spec:
+                raise RecommendError(f"hybrid member must be {{name, params, weight}}, got {spec}")
+            name, params = str(spec["name"]), dict(spec.get("params", {}))
+            if name == "hybrid":
+                raise RecommendError("a hybrid cannot contain another hybrid")
+            weight = float(spec.get("weight", 1.0))
+            if name == "content":
+                from soundstage.recommend.content import ContentModel
+
+                model: Recommender = ContentModel(vectors=item_vectors)
+            else:
+                model = make(name, **params)
+            self.members.append({"name": name, "params": model.params, "weight": weight})
+            self.models.append(model)
+
+    @classmethod
+    def from_fitted(cls, models: Sequence[Recommender], weights: Sequence[float]) -> Hybrid:
+        """Blend already-fitted models (e.g. while tuning weights) without refitting them."""
+        if len(models) != len(weights) or not models:
+            raise RecommendError("hybrid needs one weight per model")
+        sizes = {m._require_fitted() for m in models}
+        if len(sizes) != 1:
+            raise RecommendError(f"hybrid members disagree on the item count: {sorted(sizes)}")
+        hybrid = cls.__new__(cls)
+        Recommender.__init__(hybrid)
+        hybrid.models = list(models)
+        hybrid.members = [
+            {"name": m.name, "params": m.params, "weight": float(w)}
+            for m, w in zip(models, weights, strict=True)
+        ]
+        hybrid.n_items = sizes.pop()
+        return hybrid
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {"members": self.members}
+
+    @property
+    def weights(self) -> list[float]:
+        return [float(m["weight"]) for m in self.members]
+
+    def _fit(self, X: sp.csr_matrix) -> None:
+        for model in self.models:
+            model.fit(X)
+
+    def add_items(self, vectors: np.ndarray) -> range:
+        """Append new items through the content member (collaborative members score them 0)."""
+        content = [m for m in self.models if m.name == "content"]
+        if not content:
+            raise RecommendError("new items need a content member in the hybrid")
+        added = content[0].add_items(vectors)  # type: ignore[attr-defined]
+        self.n_items = content[0].n_items
+        return added
+
+    def _user_scores(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
+        n = self._require_fitted()
+        total = np.zeros((rows.shape[0], n))
+        for model, weight in zip(self.models, self.weights, strict=True):
+            if weight == 0:
+                continue
+            width = model._require_fitted()
+            own = sp.csr_matrix(rows[:, :width])
+            total[:, :width] += weight * standardise(model._user_scores(users, own))
+        return total
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            f"m{i}.{key}": value
+            for i, model in enumerate(self.models)
+            for key, value in model._arrays().items()
+        }
+
+    def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        n = self._require_fitted()
+        for i, model in enumerate(self.models):
+            prefix = f"m{i}."
+            own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            model._set_arrays(own)
+            model.n_items = _width(model, own, n)
+
+
+def _width(model: Recommender, arrays: dict[str, np.ndarray], n: int) -> int:
+    """How many items a member knows: content may know more than the collaborative part."""
+    if "vectors" in arrays:
+        return int(arrays["vectors"].shape[0])
+    for key in ("B", "item_factors", "popularity"):
+        if key in arrays:
+            return int(arrays[key].shape[0])
+    if "indptr" in arrays:
+        return int(arrays["indptr"].shape[0] - 1)
+    return n
+
+
+def standardise(scores: np.ndarray) -> np.ndarray:
+    """Per-row z-scores; a constant row becomes all zeros."""
+    s = np.asarray(scores, dtype=np.float64)
+    centred = s - s.mean(axis=1, keepdims=True)
+    std = centred.std(axis=1, keepdims=True)
+    return np.divide(centred, std, out=np.zeros_like(centred), where=std > 0)

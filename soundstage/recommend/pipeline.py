@@ -1,0 +1,123 @@
+"""From a log (and optional catalog) to a fitted model: the one path `train` and `eval` share.
+
+Why one function: the CLI's `train`, `eval` and the benchmarks must build a model the same way
+(same item order, same embeddings, same tuning), or a number measured by `eval` would not
+describe what `train` ships. Content and hybrid models get item vectors from the catalog;
+`tune=True` runs the validation grid search (tune.py) first and refits the winner.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from soundstage.recommend.data import Interactions, Item
+from soundstage.recommend.models import MODELS, Recommender, RecommendError, make
+
+Step = Callable[[str, int, int], None]
+"""progress(label, done, total): called as work advances (a Rich bar in the CLI)."""
+
+
+@dataclass
+class Built:
+    model: Recommender
+    fit_s: float
+    tuning: dict[str, Any] = field(default_factory=dict)
+
+
+def with_catalog(log: Interactions, items: Sequence[Item]) -> tuple[sp.csr_matrix, list[str]]:
+    """The users × items matrix over log items *plus* catalog items nobody has touched yet.
+
+    Untouched catalog items become empty columns, so content-aware models can recommend them
+    from day one; collaborative models simply never rank them high.
+    """
+    known = set(log.item_ids)
+    fresh = sorted({it.id for it in items} - known)
+    X = log.matrix()
+    if fresh:
+        X = sp.hstack([X, sp.csr_matrix((X.shape[0], len(fresh)))], format="csr")
+    return X, [*log.item_ids, *fresh]
+
+
+def needs_items(name: str) -> bool:
+    return name in ("content", "hybrid")
+
+
+def item_vectors(
+    items: Sequence[Item], item_ids: Sequence[str], progress: Step | None = None
+) -> np.ndarray:
+    from soundstage.recommend.content import embed_items, shared_embedder
+
+    report = None if progress is None else (lambda d, t: progress("embedding items", d, t))
+    return embed_items(items, item_ids, shared_embedder(), report)
+
+
+def build(
+    name: str,
+    X: sp.csr_matrix,
+    item_ids: Sequence[str],
+    items: Sequence[Item] = (),
+    *,
+    params: dict[str, Any] | None = None,
+    tune: bool = False,
+    vectors: np.ndarray | None = None,
+    progress: Step | None = None,
+) -> Built:
+    """Fit model `name` on X (columns = item_ids); tune first when asked."""
+    params = dict(params or {})
+    if needs_items(name) and vectors is None:
+        if not items:
+            raise RecommendError(f"the {name} model needs a catalog: give --items FILE")
+        vectors = item_vectors(items, item_ids, progress)
+    tuning: dict[str, Any] = {}
+    if tune:
+        target = "ease" if name == "hybrid" else name
+        if target in MODELS:
+            from soundstage.recommend.tune import tune as run_tune
+
+            report = None if progress is None else (lambda d, t: progress("tuning", d, t))
+            result = run_tune(target, X, progress=report)
+            tuning = {
+                "model": target,
+                "metric": result.metric,
+                "best_params": result.best_params,
+                "validation": round(result.best_score, 4),
+                "trials": len(result.trials),
+            }
+            if name == "hybrid":
+                params = _hybrid_with(params, result.best_params)
+            else:
+                params = {**result.best_params, **params}
+    if name == "content":
+        from soundstage.recommend.content import ContentModel
+
+        model: Recommender = ContentModel(vectors=vectors)
+    elif name == "hybrid":
+        from soundstage.recommend.hybrid import Hybrid
+
+        model = Hybrid(item_vectors=vectors, **params)
+    else:
+        model = make(name, **params)
+    if progress is not None:
+        progress(f"fitting {name}", 0, 1)
+    began = time.perf_counter()
+    model.fit(X)
+    fit_s = time.perf_counter() - began
+    if progress is not None:
+        progress(f"fitting {name}", 1, 1)
+    return Built(model, fit_s, tuning)
+
+
+def _hybrid_with(params: dict[str, Any], ease_params: dict[str, Any]) -> dict[str, Any]:
+    from soundstage.recommend.hybrid import Hybrid
+
+    members = [dict(m) for m in params.get("members", Hybrid().members)]
+    for member in members:
+        if member["name"] == "ease":
+            member["params"] = dict(ease_params)
+    return {**params, "members": members}

@@ -1,0 +1,107 @@
+"""HTTP routes for recommendations: a thin layer over `recommend.service`.
+
+    GET  /recommendations/{user_id}?n=10&kind=movie&exclude_seen=true&diversity=0.2
+    GET  /recommendations/models                  versions in the registry, the active one
+    PUT  /recommendations/models/active           {"version": "..."}: switch without restart
+    POST /recommendations/items                   [{"id", "title", "kind", "genres", ...}]
+
+An unknown user is not an error: they get the cold-start answer (`cold_start: true`). Bad
+parameters are 422/400 with a one-line `detail`; no active model is 503. Handlers are `async`
+because each answer is a few milliseconds of numpy: a thread hop would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException, Query, Response
+from pydantic import BaseModel, Field
+
+from soundstage.recommend.data import Item
+from soundstage.recommend.models import RecommendError
+from soundstage.recommend.registry import Registry
+from soundstage.recommend.service import MAX_N, Served, add_items, recommend_for
+
+__all__ = ["create_recommend_app", "recommend_router"]
+
+
+class Activate(BaseModel):
+    version: str
+
+
+class NewItem(BaseModel):
+    id: str = Field(min_length=1, max_length=200)
+    title: str = Field(min_length=1, max_length=500)
+    kind: str = "movie"
+    genres: list[str] = []
+    year: int | None = None
+    description: str = Field(default="", max_length=10_000)
+    creator: str = ""
+
+
+def recommend_router(registry: Registry) -> APIRouter:
+    router = APIRouter(prefix="/recommendations", tags=["recommendations"])
+    served = Served(registry)
+
+    def bundle() -> Any:
+        try:
+            return served.get()
+        except RecommendError as exc:
+            raise HTTPException(503, str(exc)) from None
+
+    @router.get("/models")
+    async def models() -> dict[str, Any]:
+        return {
+            "active": registry.active(),
+            "versions": [registry.card(v) for v in registry.versions()],
+        }
+
+    @router.put("/models/active")
+    async def activate(body: Activate) -> dict[str, Any]:
+        try:
+            loaded = served.switch(body.version)
+        except RecommendError as exc:
+            raise HTTPException(404, str(exc)) from None
+        return {"active": loaded.version, "model": loaded.model.name}
+
+    @router.post("/items")
+    def new_items(items: list[NewItem]) -> dict[str, Any]:
+        # Sync on purpose: embedding text takes tens of milliseconds, keep it off the loop.
+        from soundstage.recommend.content import item_text, shared_embedder
+
+        current = bundle()
+        catalog = [Item(**{**it.model_dump(), "genres": tuple(it.genres)}) for it in items]
+        try:
+            vectors = shared_embedder().encode([item_text(it) for it in catalog])
+            added = add_items(current, catalog, vectors)
+        except RecommendError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"added": added, "version": current.version}
+
+    @router.get("/{user_id}")
+    async def recommendations(
+        user_id: str,
+        n: int = Query(10, ge=1, le=MAX_N),
+        kind: str | None = None,
+        exclude_seen: bool = True,
+        diversity: float = Query(0.0, ge=0.0, le=1.0),
+    ) -> Response:
+        current = bundle()
+        try:
+            answer = recommend_for(
+                current, user_id, n, kind=kind, exclude_seen=exclude_seen, diversity=diversity
+            )
+        except RecommendError as exc:
+            raise HTTPException(400, str(exc)) from None
+        # Serialised directly: FastAPI's generic encoder walks the dict again, slower.
+        return Response(json.dumps(answer.as_dict()), media_type="application/json")
+
+    return router
+
+
+def create_recommend_app(registry: Registry) -> FastAPI:
+    """An app with only the recommendation routes (what `soundstage recommend serve` runs)."""
+    app = FastAPI(title="soundstage recommendations")
+    app.include_router(recommend_router(registry))
+    return app
