@@ -18,7 +18,6 @@ from rich.table import Table
 
 from soundstage.cli._app import console, console_err, state
 from soundstage.cli.recommend import _need_scipy, recommend_app
-from soundstage.errors import SoundstageError
 
 
 def _registry() -> Any:
@@ -41,16 +40,10 @@ def recommend_train(
 ) -> None:
     """Fit a recommender and publish it as a new version in the registry."""
     _need_scipy()
-    from soundstage.recommend.data import to_implicit
-    from soundstage.recommend.pipeline import build, with_catalog
+    from soundstage.recommend.pipeline import train_and_publish
     from soundstage.recommend.sources import read_log
 
     data, catalog, _users = read_log(log, items=items)
-    if min_value is not None:
-        data = to_implicit(data, min_value=min_value)
-    if len(data) == 0:
-        raise SoundstageError(f"{log}: no events to train on (after --min-value)")
-    X, item_ids = with_catalog(data, catalog)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console_err, transient=True) as bar:
         tasks: dict[str, Any] = {}
@@ -60,32 +53,28 @@ def recommend_train(
                 tasks[label] = bar.add_task(label, total=total)
             bar.update(tasks[label], completed=done, total=total)
 
-        built = build(model, X, item_ids, catalog, tune=tune, progress=progress)
-        card = {"fit_s": round(built.fit_s, 3), "source": str(log), "min_value": min_value}
-        if built.tuning:
-            card["tuning"] = built.tuning
-        progress("saving", 0, 1)
-        name = _registry().publish(
-            built.model,
-            X,
-            list(data.user_ids),
-            item_ids,
+        done = train_and_publish(
+            data,
             catalog,
-            card=card,
+            _registry(),
+            model=model,
+            min_value=min_value,
+            tune=tune,
             version=version,
             activate=activate,
+            source=str(log),
+            progress=progress,
         )
-        progress("saving", 1, 1)
     state_word = "active" if activate else "not active"
     console.print(
-        f"trained {model} on {len(data):,} events ({X.shape[0]:,} users × {X.shape[1]:,} items) "
-        f"in {built.fit_s:.2f} s → version [bold]{name}[/] ({state_word})",
+        f"trained {model} on {done.events:,} events ({done.users:,} users × {done.items:,} items) "
+        f"in {done.fit_s:.2f} s → version [bold]{done.version}[/] ({state_word})",
         highlight=False,
     )
-    if built.tuning:
+    if done.tuning:
         console.print(
-            f"tuned: {built.tuning['best_params']} (validation {built.tuning['metric']}"
-            f" {built.tuning['validation']})",
+            f"tuned: {done.tuning['best_params']} (validation {done.tuning['metric']} "
+            f"{done.tuning['validation']})",
             highlight=False,
         )
 

@@ -121,3 +121,61 @@ def _hybrid_with(params: dict[str, Any], ease_params: dict[str, Any]) -> dict[st
         if member["name"] == "ease":
             member["params"] = dict(ease_params)
     return {**params, "members": members}
+
+
+@dataclass(frozen=True)
+class Published:
+    version: str
+    model: str
+    events: int
+    users: int
+    items: int
+    fit_s: float
+    tuning: dict[str, Any]
+
+
+def train_and_publish(
+    log: Interactions,
+    catalog: Sequence[Item],
+    registry: Any,
+    *,
+    model: str = "ease",
+    min_value: float | None = None,
+    tune: bool = False,
+    version: str | None = None,
+    activate: bool = True,
+    source: str = "",
+    progress: Step | None = None,
+) -> Published:
+    """Fit `model` on `log` (+ untouched catalog items) and publish it to `registry`.
+
+    The one training path behind `soundstage recommend train` and the `recommend-train` job.
+    """
+    from soundstage.recommend.data import to_implicit
+
+    if min_value is not None:
+        log = to_implicit(log, min_value=min_value)
+    if len(log) == 0:
+        raise RecommendError(f"{source or 'log'}: no events to train on (after min_value)")
+    X, item_ids = with_catalog(log, catalog)
+    built = build(model, X, item_ids, catalog, tune=tune, progress=progress)
+    card: dict[str, Any] = {"fit_s": round(built.fit_s, 3), "source": source}
+    if min_value is not None:
+        card["min_value"] = min_value
+    if built.tuning:
+        card["tuning"] = built.tuning
+    if progress is not None:
+        progress("saving", 0, 1)
+    name = registry.publish(
+        built.model,
+        X,
+        list(log.user_ids),
+        item_ids,
+        list(catalog),
+        card=card,
+        version=version,
+        activate=activate,
+    )
+    if progress is not None:
+        progress("saving", 1, 1)
+    return Published(name, model, len(log), X.shape[0], X.shape[1], built.fit_s, built.tuning)
