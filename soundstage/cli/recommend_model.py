@@ -40,10 +40,10 @@ def recommend_train(
 ) -> None:
     """Fit a recommender and publish it as a new version in the registry."""
     _need_scipy()
+    from soundstage.recommend.loading import load_source
     from soundstage.recommend.pipeline import train_and_publish
-    from soundstage.recommend.sources import read_log
 
-    data, catalog, _users = read_log(log, items=items)
+    data, catalog, _users = load_source(log, items, settings=state.settings())
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console_err, transient=True) as bar:
         tasks: dict[str, Any] = {}
