@@ -41,7 +41,7 @@ ROWS: dict[str, tuple[str, dict[str, Any], bool]] = {
     "content (MiniLM)": ("content", {}, False),
     "EASE tuned (λ, dropout)": ("ease", {}, True),
     "ALS tuned": ("als", {}, True),
-    "hybrid (tuned EASE + content)": ("hybrid", {}, True),
+    "hybrid (tuned DLAE + tuned ALS + content)": ("hybrid", {}, True),
 }
 COLUMNS = [
     "ndcg@10", "recall@10", "recall@20", "precision@10", "map@10", "hr@10",
@@ -84,7 +84,7 @@ def run(dataset: str, protocol: str, seeds: int, labels: list[str]) -> None:
             metrics = evaluate(built.model, X, T, k=10, item_features=features)
             metrics["fit_s"] = built.fit_s
             results[label].append(metrics)
-            extra = f" tuned {built.tuning['best_params']}" if built.tuning else ""
+            extra = "".join(f" {t}: {r['best_params']}" for t, r in built.tuning.items())
             print(f"  seed {seed} {label}: ndcg@10 {metrics['ndcg@10']:.4f}{extra}", flush=True)
     print(f"\n{dataset}, {protocol}, {len(next(iter(results.values())))} seed(s)\n")
     print("| model | " + " | ".join(c.replace("@10", "") for c in COLUMNS) + " | fit s |")

@@ -71,10 +71,10 @@ def recommend_train(
         f"in {done.fit_s:.2f} s → version [bold]{done.version}[/] ({state_word})",
         highlight=False,
     )
-    if done.tuning:
+    for target, result in done.tuning.items():
         console.print(
-            f"tuned: {done.tuning['best_params']} (validation {done.tuning['metric']} "
-            f"{done.tuning['validation']})",
+            f"tuned {target}: {result['best_params']} (validation {result['metric']} "
+            f"{result['validation']}, {result['trials']} trials)",
             highlight=False,
         )
 

@@ -20,6 +20,13 @@ import scipy.sparse as sp
 
 from soundstage.recommend.models import Recommender, RecommendError, make
 
+DEFAULT_MEMBERS: tuple[dict[str, Any], ...] = (
+    # DLAE and ALS as tuned on ML-100K validation (docs/benchmarks.md); tune.py re-tunes both.
+    {"name": "ease", "params": {"lam": 300.0, "dropout": 0.5}, "weight": 1.0},
+    {"name": "als", "params": {"factors": 64, "regularization": 30.0, "alpha": 5.0}, "weight": 1.0},
+    {"name": "content", "params": {}, "weight": 0.1},
+)
+
 
 class Hybrid(Recommender):
     """Σ_m w_m · z(scores_m) over member models; members are fitted on the same matrix."""
@@ -28,15 +35,17 @@ class Hybrid(Recommender):
 
     def __init__(
         self,
-        members: Sequence[dict[str, Any]] = (
-            {"name": "ease", "params": {"lam": 300.0, "dropout": 0.33}, "weight": 1.0},
-            {"name": "content", "params": {}, "weight": 0.1},
-        ),
+        members: Sequence[dict[str, Any]] = DEFAULT_MEMBERS,
         item_vectors: np.ndarray | None = None,
+        stand_in: float = 0.5,
     ) -> None:
         super().__init__()
         if not members:
             raise RecommendError("hybrid needs at least one member model")
+        if not 0.0 <= stand_in <= 1.0:
+            raise RecommendError(f"hybrid stand_in must be between 0 and 1, got {stand_in}")
+        self.stand_in = float(stand_in)
+        self.cold = np.zeros(0, dtype=np.int64)
         self.members: list[dict[str, Any]] = []
         self.models: list[Recommender] = []
         for spec in members:
@@ -71,11 +80,13 @@ class Hybrid(Recommender):
             for m, w in zip(models, weights, strict=True)
         ]
         hybrid.n_items = sizes.pop()
+        hybrid.stand_in = 0.5
+        hybrid.cold = np.zeros(0, dtype=np.int64)
         return hybrid
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"members": self.members}
+        return {"members": self.members, "stand_in": self.stand_in}
 
     @property
     def weights(self) -> list[float]:
@@ -84,6 +95,7 @@ class Hybrid(Recommender):
     def _fit(self, X: sp.csr_matrix) -> None:
         for model in self.models:
             model.fit(X)
+        self.cold = np.flatnonzero(np.diff(sp.csc_matrix(X).indptr) == 0).astype(np.int64)
 
     def add_items(self, vectors: np.ndarray) -> range:
         """Append new items through the content member (collaborative members score them 0)."""
@@ -95,25 +107,41 @@ class Hybrid(Recommender):
         return added
 
     def _user_scores(self, users: np.ndarray, rows: sp.csr_matrix) -> np.ndarray:
+        """Weighted z-scores; where a collaborative member has no evidence for an item (no
+        training events, or added after fitting) the content z-score, times `stand_in`, takes
+        its place, so a new title competes on how well its text matches the user's taste."""
         n = self._require_fitted()
+        content = next((i for i, m in enumerate(self.models) if m.name == "content"), None)
+        content_z = None
+        if content is not None:
+            content_z = standardise(self.models[content]._user_scores(users, rows))
         total = np.zeros((rows.shape[0], n))
-        for model, weight in zip(self.models, self.weights, strict=True):
+        for i, (model, weight) in enumerate(zip(self.models, self.weights, strict=True)):
             if weight == 0:
                 continue
+            if i == content and content_z is not None:
+                total += weight * content_z
+                continue
             width = model._require_fitted()
-            own = sp.csr_matrix(rows[:, :width])
-            total[:, :width] += weight * standardise(model._user_scores(users, own))
+            z = np.zeros((rows.shape[0], n))
+            z[:, :width] = standardise(model._user_scores(users, sp.csr_matrix(rows[:, :width])))
+            if content_z is not None:
+                unknown = np.concatenate([self.cold, np.arange(width, n)])
+                z[:, unknown] = self.stand_in * content_z[:, unknown]
+            total += weight * z
         return total
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {
+        members = {
             f"m{i}.{key}": value
             for i, model in enumerate(self.models)
             for key, value in model._arrays().items()
         }
+        return {**members, "cold": self.cold}
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         n = self._require_fitted()
+        self.cold = np.asarray(arrays.get("cold", np.zeros(0)), dtype=np.int64)
         for i, model in enumerate(self.models):
             prefix = f"m{i}."
             own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}

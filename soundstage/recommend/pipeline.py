@@ -76,21 +76,21 @@ def build(
         vectors = item_vectors(items, item_ids, progress)
     tuning: dict[str, Any] = {}
     if tune:
-        target = "ease" if name == "hybrid" else name
-        if target in MODELS:
-            from soundstage.recommend.tune import tune as run_tune
+        from soundstage.recommend.tune import tune as run_tune
 
-            report = None if progress is None else (lambda d, t: progress("tuning", d, t))
+        targets = _hybrid_tunables(params) if name == "hybrid" else [name]
+        for target in [t for t in targets if t in MODELS]:
+            label = f"tuning {target}"
+            report = None if progress is None else (lambda d, t, x=label: progress(x, d, t))
             result = run_tune(target, X, progress=report)
-            tuning = {
-                "model": target,
+            tuning[target] = {
                 "metric": result.metric,
                 "best_params": result.best_params,
                 "validation": round(result.best_score, 4),
                 "trials": len(result.trials),
             }
             if name == "hybrid":
-                params = _hybrid_with(params, result.best_params)
+                params = _hybrid_with(params, target, result.best_params)
             else:
                 params = {**result.best_params, **params}
     if name == "content":
@@ -113,13 +113,21 @@ def build(
     return Built(model, fit_s, tuning)
 
 
-def _hybrid_with(params: dict[str, Any], ease_params: dict[str, Any]) -> dict[str, Any]:
-    from soundstage.recommend.hybrid import Hybrid
+def _hybrid_members(params: dict[str, Any]) -> list[dict[str, Any]]:
+    from soundstage.recommend.hybrid import DEFAULT_MEMBERS
 
-    members = [dict(m) for m in params.get("members", Hybrid().members)]
+    return [dict(m) for m in params.get("members", DEFAULT_MEMBERS)]
+
+
+def _hybrid_tunables(params: dict[str, Any]) -> list[str]:
+    return [m["name"] for m in _hybrid_members(params) if m["name"] != "content"]
+
+
+def _hybrid_with(params: dict[str, Any], target: str, best: dict[str, Any]) -> dict[str, Any]:
+    members = _hybrid_members(params)
     for member in members:
-        if member["name"] == "ease":
-            member["params"] = dict(ease_params)
+        if member["name"] == target:
+            member["params"] = dict(best)
     return {**params, "members": members}
 
 

@@ -26,7 +26,11 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "itemknn": {"k": [50, 100, 200, 400], "shrink": [0.0, 10.0, 50.0]},
     "rp3beta": {"alpha": [0.5, 0.8, 1.0], "beta": [0.3, 0.5, 0.7], "k": [100, 200]},
     "ease": {"lam": [100.0, 200.0, 300.0, 500.0, 1000.0], "dropout": [0.0, 0.25, 0.33, 0.5]},
-    "als": {"factors": [32, 64], "regularization": [1.0, 10.0, 30.0], "alpha": [1.0, 2.0, 5.0]},
+    "als": {
+        "factors": [32, 64],
+        "regularization": [3.0, 10.0, 30.0, 100.0],
+        "alpha": [1.0, 2.0, 5.0, 10.0],
+    },
     "bpr": {"factors": [64], "learning_rate": [0.001, 0.003, 0.01], "regularization": [0.01]},
 }
 

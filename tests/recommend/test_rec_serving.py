@@ -245,7 +245,7 @@ def test_cli_train_tunes_and_serve_answers_over_http(
     log = write_log(tmp_path)
     trained = run_soundstage("recommend", "train", str(log), "--model", "ease", "--tune")
     assert trained.returncode == 0, trained.stderr
-    assert "tuned: {'lam'" in trained.stdout
+    assert "tuned ease: {'lam'" in trained.stdout
     command = [sys.executable, "-m", "soundstage", "recommend", "serve", "--port", "0"]
     env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen(
