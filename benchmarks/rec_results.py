@@ -41,6 +41,7 @@ ROWS: dict[str, tuple[str, dict[str, Any], bool]] = {
     "content (MiniLM)": ("content", {}, False),
     "EASE tuned (λ, dropout)": ("ease", {}, True),
     "ALS tuned": ("als", {}, True),
+    "hybrid (default members)": ("hybrid", {}, False),
     "hybrid (tuned DLAE + tuned ALS + content)": ("hybrid", {}, True),
 }
 COLUMNS = [
@@ -154,7 +155,9 @@ def main() -> None:
     parser.add_argument("dataset", choices=["ml-100k", "ml-latest-small"])
     parser.add_argument("--protocol", choices=["holdout", "loo"], default="holdout")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--models", default="", help="comma-separated row labels' model names")
+    parser.add_argument(
+        "--models", default="", help="comma-separated model names; NAME-tuned for tuned rows"
+    )
     parser.add_argument("--cold", action="store_true", help="only the cold-start item check")
     args = parser.parse_args()
     if args.cold:
@@ -164,7 +167,7 @@ def main() -> None:
     labels = [
         label
         for label, (name, _, tune) in ROWS.items()
-        if not wanted or name in wanted or (tune and f"{name}-tuned" in wanted)
+        if not wanted or (f"{name}-tuned" if tune else name) in wanted
     ]
     run(args.dataset, args.protocol, args.seeds, labels)
 
