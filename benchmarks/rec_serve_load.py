@@ -29,7 +29,7 @@ LUA = """
 counter = 0
 request = function()
   counter = counter + 1
-  local u = (counter % %(users)d) + 1
+  local u = (counter %% %(users)d) + 1
   return wrk.format("GET", "/recommendations/%(prefix)s" .. u .. "?n=10%(query)s")
 end
 """
@@ -42,6 +42,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--diversity", type=float, default=0.0)
     parser.add_argument("--cold", action="store_true", help="unknown users (cold start)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y --no-install-recommends wrk")
@@ -53,7 +54,17 @@ def main() -> None:
     print(f"trained {done.model} ({done.users} users × {done.items} items) → {done.version}")
     env = {**os.environ, "SOUNDSTAGE_DATA_DIR": str(home), "COLUMNS": "200"}
     server = subprocess.Popen(
-        [sys.executable, "-m", "soundstage", "recommend", "serve", "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "soundstage",
+            "recommend",
+            "serve",
+            "--port",
+            "0",
+            "--workers",
+            str(args.workers),
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env=env,

@@ -144,10 +144,14 @@ def recommend_activate(version: str = typer.Argument(..., help="A version from `
 def recommend_serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on (0 picks a free one)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Server processes."),
 ) -> None:
     """Serve GET /recommendations/{user_id} (and model switching) over HTTP."""
     _need_scipy()
+    import os
+
     import uvicorn
+    from threadpoolctl import threadpool_limits
 
     from soundstage.cli.serve import _bind
     from soundstage.web.recommend_api import create_recommend_app
@@ -162,5 +166,17 @@ def recommend_serve(
         highlight=False,
         soft_wrap=True,  # one line, so scripts can read the URL
     )
-    config = uvicorn.Config(create_recommend_app(registry), log_level="warning", access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    quiet = {"log_level": "warning", "access_log": False}
+    if workers == 1:
+        config = uvicorn.Config(create_recommend_app(registry), **quiet)  # type: ignore[arg-type]
+        # One request is a few small matrix products: multi-threaded BLAS only adds contention.
+        with threadpool_limits(limits=1):
+            uvicorn.Server(config).run(sockets=[sock])
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    # Worker processes rebuild the app from the environment (spawned, not forked).
+    os.environ["SOUNDSTAGE_DATA_DIR"] = str(state.settings().data_dir)
+    factory = "soundstage.web.recommend_api:app_from_env"
+    config = uvicorn.Config(factory, factory=True, workers=workers, **quiet)  # type: ignore[arg-type]
+    Multiprocess(config, sockets=[sock]).run()

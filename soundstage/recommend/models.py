@@ -387,9 +387,17 @@ class ALS(Recommender):
             model.fit(sp.csr_matrix(X, dtype=np.float32), show_progress=False)
         self.Y = np.asarray(model.item_factors, dtype=np.float32)
 
+    def _gram(self) -> tuple[np.ndarray, np.ndarray]:
+        """Y in float64 and YᵀY + λI, computed once per set of factors (serving reuses them)."""
+        cached = getattr(self, "_cache", None)
+        if cached is None or cached[0] is not self.Y:
+            Y = self.Y.astype(np.float64)
+            cached = (self.Y, Y, Y.T @ Y + self.regularization * np.eye(Y.shape[1]))
+            self._cache = cached
+        return cached[1], cached[2]
+
     def _scores(self, rows: sp.csr_matrix) -> np.ndarray:
-        Y = self.Y.astype(np.float64)
-        base = Y.T @ Y + self.regularization * np.eye(Y.shape[1])
+        Y, base = self._gram()
         users = np.zeros((rows.shape[0], Y.shape[1]))
         for u in range(rows.shape[0]):
             idx = rows.indices[rows.indptr[u] : rows.indptr[u + 1]]

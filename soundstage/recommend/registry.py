@@ -51,6 +51,8 @@ class Bundle:
     catalog: dict[str, Item]
     similar: sp.csr_matrix
     card: dict[str, Any] = field(default_factory=dict)
+    cache: dict[tuple[str, str | None], Any] = field(default_factory=dict)
+    """Answers that depend only on the version (cold-start list, kind masks)."""
 
     def __post_init__(self) -> None:
         self.user_index = {u: i for i, u in enumerate(self.user_ids)}

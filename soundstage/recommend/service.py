@@ -100,7 +100,9 @@ def recommend_for(
     allowed = _kind_mask(bundle, kind)
     row = bundle.user_index.get(user_id)
     if row is None or bundle.history[row].nnz == 0:
-        return Answer(user_id, bundle.version, bundle.model.name, True, _cold(bundle, n, allowed))
+        return Answer(
+            user_id, bundle.version, bundle.model.name, True, _cold(bundle, n, kind, allowed)
+        )
     scores = bundle.model.scores(np.array([row]), bundle.history)[0]
     seen = bundle.history[row].indices
     if exclude_seen:
@@ -118,6 +120,13 @@ def recommend_for(
 
 
 def _kind_mask(bundle: Bundle, kind: str | None) -> np.ndarray:
+    key = ("kind", kind)
+    if key not in bundle.cache:
+        bundle.cache[key] = _build_kind_mask(bundle, kind)
+    return bundle.cache[key]
+
+
+def _build_kind_mask(bundle: Bundle, kind: str | None) -> np.ndarray:
     mask = np.ones(len(bundle.item_ids), dtype=bool)
     if kind:
         mask = np.array([_item(bundle, i).kind == kind for i in bundle.item_ids])
@@ -177,32 +186,41 @@ def _mmr(
     return [int(pool[i]) for i in chosen]
 
 
-def _cold(bundle: Bundle, n: int, allowed: np.ndarray) -> list[Pick]:
+def _cold(bundle: Bundle, n: int, kind: str | None, allowed: np.ndarray) -> list[Pick]:
+    """The first n of the cold-start list, built once per version and kind."""
+    key = ("cold", kind)
+    if key not in bundle.cache:
+        bundle.cache[key] = _cold_list(bundle, allowed)
+    return bundle.cache[key][:n]
+
+
+def _cold_list(bundle: Bundle, allowed: np.ndarray) -> list[Pick]:
     """Popular titles interleaved with the top title of each big genre (onboarding)."""
     order = [int(i) for i in np.argsort(-bundle.popularity, kind="stable") if allowed[i]]
     genre_counts: Counter[str] = Counter()
     for i in order:
         genre_counts.update(_item(bundle, bundle.item_ids[i]).genres)
-    onboarding: list[int] = []
-    for genre, _ in genre_counts.most_common():
-        top = next((i for i in order if genre in _item(bundle, bundle.item_ids[i]).genres), None)
-        if top is not None and top not in onboarding:
-            onboarding.append(top)
+    onboarding: list[tuple[int, str]] = []
+    for big, _ in genre_counts.most_common():
+        top = next((i for i in order if big in _item(bundle, bundle.item_ids[i]).genres), None)
+        if top is not None and top not in (i for i, _ in onboarding):
+            onboarding.append((top, big))
     picks: list[Pick] = []
     used: set[int] = set()
     popular = iter(order)
     boarding = iter(onboarding)
-    while len(picks) < min(n, len(order)):
-        source = boarding if len(picks) % 2 else popular
-        nxt = next((i for i in source if i not in used), None)
-        if nxt is None:
-            nxt = next(i for i in order if i not in used)
-            source = popular
+    while len(picks) < min(MAX_N, len(order)):
+        genre: str | None = None
+        if len(picks) % 2:
+            genre_pick = next(((i, g) for i, g in boarding if i not in used), None)
+            if genre_pick is not None:
+                nxt, genre = genre_pick
+        if genre is None:
+            nxt = next(i for i in popular if i not in used)
         used.add(nxt)
         meta = _item(bundle, bundle.item_ids[nxt])
-        if source is boarding:
-            top_genre = next((g for g in meta.genres if g in genre_counts), "")
-            reason, text = "onboarding", f"Popular in {top_genre}: tell us if you like it"
+        if genre is not None:
+            reason, text = "onboarding", f"Popular in {genre}: tell us if you like it"
         else:
             reason, text = "popular", "Popular with everyone right now"
         picks.append(
@@ -232,6 +250,7 @@ def add_items(bundle: Bundle, items: list[Item], vectors: np.ndarray) -> list[st
         bundle.item_ids.append(it.id)
         bundle.catalog[it.id] = it
     bundle.popularity = np.concatenate([bundle.popularity, np.zeros(extra)])
+    bundle.cache.clear()
     return [it.id for it in fresh]
 
 

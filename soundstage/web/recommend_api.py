@@ -23,7 +23,7 @@ from soundstage.recommend.models import RecommendError
 from soundstage.recommend.registry import Registry
 from soundstage.recommend.service import MAX_N, Served, add_items, recommend_for
 
-__all__ = ["create_recommend_app", "recommend_router"]
+__all__ = ["app_from_env", "create_recommend_app", "recommend_router"]
 
 
 class Activate(BaseModel):
@@ -105,3 +105,13 @@ def create_recommend_app(registry: Registry) -> FastAPI:
     app = FastAPI(title="soundstage recommendations")
     app.include_router(recommend_router(registry))
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The recommendation app for one of several server processes (`serve --workers N`)."""
+    from threadpoolctl import threadpool_limits
+
+    from soundstage.settings import load_settings
+
+    threadpool_limits(limits=1)  # one process per core: no BLAS threads fighting each other
+    return create_recommend_app(Registry(load_settings().data_dir / "recommend"))

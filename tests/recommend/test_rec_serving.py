@@ -8,6 +8,8 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -195,6 +197,31 @@ def test_new_titles_enter_a_hybrid_through_content(tmp_path: Path) -> None:
         assert other.index("funny-new") < other.index("space-new")
 
 
+@contextmanager
+def serving(*args: str) -> Iterator[str]:
+    """`soundstage recommend serve --port 0 ARGS` as a subprocess; yields its base URL."""
+    command = [sys.executable, "-m", "soundstage", "recommend", "serve", "--port", "0", *args]
+    env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        url = re.search(r"http://[\d.]+:\d+", line)
+        assert url, line + (server.stderr.read() if server.stderr else "")
+        for _ in range(100):  # worker processes may still be importing
+            try:
+                httpx.get(f"{url.group(0)}/recommendations/models", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield url.group(0)
+    finally:
+        server.terminate()
+        assert server.wait(20) is not None
+
+
 def write_log(folder: Path) -> Path:
     X = history()
     rows = ["user_id,item_id,value"] + [
@@ -246,21 +273,11 @@ def test_cli_train_tunes_and_serve_answers_over_http(
     trained = run_soundstage("recommend", "train", str(log), "--model", "ease", "--tune")
     assert trained.returncode == 0, trained.stderr
     assert "tuned ease: {'lam'" in trained.stdout
-    command = [sys.executable, "-m", "soundstage", "recommend", "serve", "--port", "0"]
-    env = {**os.environ, "COLUMNS": "200", "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
-    try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        url = re.search(r"http://[\d.]+:\d+", line)
-        assert url, line
-        body = httpx.get(f"{url.group(0)}/recommendations/u3", timeout=10).json()
-        assert not body["cold_start"] and body["items"]
-    finally:
-        server.terminate()
-        server.wait(10)
+    for workers in ("1", "2"):
+        with serving("--workers", workers) as url:
+            for user in ("u3", "u30", "u3"):  # with 2 workers, requests reach both processes
+                body = httpx.get(f"{url}/recommendations/{user}", timeout=10).json()
+                assert not body["cold_start"] and body["items"]
     monkeypatch.setenv("SOUNDSTAGE_DATA_DIR", str(tmp_path / "empty"))
     nothing = run_soundstage("recommend", "serve", "--port", "0", timeout=60)
     assert nothing.returncode != 0 and "no recommender model is active" in nothing.stderr
