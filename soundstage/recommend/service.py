@@ -254,6 +254,37 @@ def add_items(bundle: Bundle, items: list[Item], vectors: np.ndarray) -> list[st
     return [it.id for it in fresh]
 
 
+def record_events(bundle: Bundle, user_id: str, item_ids: list[str]) -> int:
+    """Add a user's new positive events to the served history; answers use them at once.
+
+    EASE, ItemKNN, RP3β, ALS (fold-in) and content score from the history row, so a new user
+    who has just picked a few onboarding titles gets personal picks on the next request,
+    without a refit. Kept in memory for this version: log the events for the next `train`.
+    Returns the user's history length.
+    """
+    if not item_ids:
+        raise RecommendError("no items given")
+    unknown = [i for i in item_ids if i not in bundle.item_index]
+    if unknown:
+        raise RecommendError(f"unknown item {unknown[0]!r} (not in the served catalog)")
+    row = bundle.user_index.get(user_id)
+    if row is None:
+        row = len(bundle.user_ids)
+        bundle.history = sp.vstack(
+            [bundle.history, sp.csr_matrix((1, bundle.history.shape[1]))], format="csr"
+        )
+        bundle.user_ids.append(user_id)
+        bundle.user_index[user_id] = row
+    cols = sorted({bundle.item_index[i] for i in item_ids} | set(bundle.history[row].indices))
+    new_row = sp.csr_matrix(
+        (np.ones(len(cols)), ([0] * len(cols), cols)), shape=(1, bundle.history.shape[1])
+    )
+    bundle.history = sp.vstack(
+        [bundle.history[:row], new_row, bundle.history[row + 1 :]], format="csr"
+    )
+    return len(cols)
+
+
 class Served:
     """The active bundle, reloaded when the registry's ACTIVE file changes (thread-safe)."""
 

@@ -4,6 +4,7 @@
     GET  /recommendations/models                  versions in the registry, the active one
     PUT  /recommendations/models/active           {"version": "..."}: switch without restart
     POST /recommendations/items                   [{"id", "title", "kind", "genres", ...}]
+    POST /recommendations/{user_id}/events        {"items": ["..."]}: taste updates at once
 
 An unknown user is not an error: they get the cold-start answer (`cold_start: true`). Bad
 parameters are 422/400 with a one-line `detail`; no active model is 503. Handlers are `async`
@@ -21,13 +22,23 @@ from pydantic import BaseModel, Field
 from soundstage.recommend.data import Item
 from soundstage.recommend.models import RecommendError
 from soundstage.recommend.registry import Registry
-from soundstage.recommend.service import MAX_N, Served, add_items, recommend_for
+from soundstage.recommend.service import (
+    MAX_N,
+    Served,
+    add_items,
+    recommend_for,
+    record_events,
+)
 
 __all__ = ["app_from_env", "create_recommend_app", "recommend_router"]
 
 
 class Activate(BaseModel):
     version: str
+
+
+class Events(BaseModel):
+    items: list[str] = Field(min_length=1, max_length=1000)
 
 
 class NewItem(BaseModel):
@@ -78,6 +89,15 @@ def recommend_router(registry: Registry) -> APIRouter:
         except RecommendError as exc:
             raise HTTPException(400, str(exc)) from None
         return {"added": added, "version": current.version}
+
+    @router.post("/{user_id}/events")
+    async def events(user_id: str, body: Events) -> dict[str, Any]:
+        current = bundle()
+        try:
+            size = record_events(current, user_id, body.items)
+        except RecommendError as exc:
+            raise HTTPException(400, str(exc)) from None
+        return {"user_id": user_id, "history": size, "version": current.version}
 
     @router.get("/{user_id}")
     async def recommendations(

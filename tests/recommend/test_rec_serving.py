@@ -152,6 +152,26 @@ def test_http_api_answers_and_switches_version_without_restart(registry: Registr
         assert missing.status_code == 404 and "unknown model version" in missing.json()["detail"]
 
 
+def test_events_turn_a_new_user_personal_without_refit(registry: Registry) -> None:
+    with running(create_recommend_app(registry)) as url, httpx.Client(base_url=url) as http:
+        assert http.get("/recommendations/newbie").json()["cold_start"]
+        posted = http.post("/recommendations/newbie/events", json={"items": ["i7", "i8"]})
+        assert posted.status_code == 200 and posted.json()["history"] == 2
+        body = http.get("/recommendations/newbie", params={"n": 3}).json()
+        assert not body["cold_start"]
+        picks = [p["item_id"] for p in body["items"]]
+        assert {"i7", "i8"}.isdisjoint(picks) and picks[0] == "i6"  # the comedy hit, not i0
+        assert body["items"][0]["because"][0]["item_id"] in {"i7", "i8"}
+        # A known user's new events join their history (seen items are then excluded).
+        before = http.get("/recommendations/u0", params={"n": 1}).json()["items"][0]["item_id"]
+        http.post("/recommendations/u0/events", json={"items": [before]})
+        after = http.get("/recommendations/u0", params={"n": 1}).json()["items"][0]["item_id"]
+        assert after != before
+        bad = http.post("/recommendations/u0/events", json={"items": ["nope"]})
+        assert bad.status_code == 400 and "unknown item 'nope'" in bad.json()["detail"]
+        assert http.post("/recommendations/u0/events", json={"items": []}).status_code == 422
+
+
 def test_http_api_without_a_model_is_503(tmp_path: Path) -> None:
     with running(create_recommend_app(Registry(tmp_path))) as url:
         response = httpx.get(f"{url}/recommendations/u0")

@@ -270,7 +270,9 @@ def _unit(draw: st.DrawFn, after_speech: bool) -> list[Element]:
         return [Element(H, text, scene_number=number, forced=forced)]
     if kind is Kind.TRANSITION:
         free = _stripped(_FREE).filter(lambda s: not s.endswith("<"))
-        text = draw(free) if forced else draw(_UPPER) + " TO:"
+        # "INT TO:" reads as a scene heading, so the writer must force it: not canonical.
+        word = _UPPER.filter(lambda w: w not in ("INT", "EXT", "EST"))
+        text = draw(free) if forced else draw(word) + " TO:"
         return [Element(T, text, forced=forced)]
     if kind is Kind.SECTION:
         return [Element(kind, draw(_stripped(_FREE)), depth=draw(st.integers(1, 6)))]
