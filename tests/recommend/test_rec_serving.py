@@ -301,3 +301,19 @@ def test_cli_train_tunes_and_serve_answers_over_http(
     monkeypatch.setenv("SOUNDSTAGE_DATA_DIR", str(tmp_path / "empty"))
     nothing = run_soundstage("recommend", "serve", "--port", "0", timeout=60)
     assert nothing.returncode != 0 and "no recommender model is active" in nothing.stderr
+
+
+def test_the_main_web_app_mounts_the_recommendation_routes(registry: Registry) -> None:
+    from soundstage.backends import load_backend
+    from soundstage.settings import load_settings
+    from soundstage.web.app import create_app
+
+    settings = load_settings(data_dir=registry.root.parent)
+    # A backend that is never called: only the recommendation routes are exercised here.
+    backend = load_backend("openai:unused@http://127.0.0.1:9/v1", settings)
+    try:
+        with running(create_app(settings, backend)) as url:
+            body = httpx.get(f"{url}/recommendations/u0", params={"n": 2}).json()
+        assert body["version"] == "v1" and len(body["items"]) == 2
+    finally:
+        backend.close()
