@@ -325,6 +325,47 @@ class EASE(Recommender):
         self.B = arrays["B"]
 
 
+def factor_gram(owner: object, factors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`factors` in float64 and their Gram matrix YᵀY, computed once per set of factors.
+
+    Cached on `owner`, keyed by the factor array's identity: serving scores one user per
+    request, and recomputing YᵀY each time would dominate the request.
+    """
+    cached = getattr(owner, "_gram_cache", None)
+    if cached is None or cached[0] is not factors:
+        Y = factors.astype(np.float64)
+        cached = (factors, Y, Y.T @ Y)
+        owner._gram_cache = cached  # type: ignore[attr-defined]
+    return cached[1], cached[2]
+
+
+def fold_in_users(
+    Y: np.ndarray,
+    base: np.ndarray,
+    rows: sp.csr_matrix,
+    *,
+    extra: float,
+    target: float,
+    reg_per_event: float = 0.0,
+) -> np.ndarray:
+    """Closed-form implicit-ALS user factors for binary item rows (zeros for an empty row).
+
+    x_u = (base + extra·Y_uᵀY_u + reg_per_event·n_u·I)⁻¹ · target·Σ Y_u, which covers both
+    `implicit`'s update (base = YᵀY + λI, extra = α − 1, target = α) and Spark's ALS-WR update
+    (base = YᵀY, extra = α, target = 1 + α, λ scaled by the user's event count n_u).
+    """
+    users = np.zeros((rows.shape[0], Y.shape[1]))
+    eye = np.eye(Y.shape[1])
+    for u in range(rows.shape[0]):
+        idx = rows.indices[rows.indptr[u] : rows.indptr[u + 1]]
+        if len(idx) == 0:
+            continue
+        Yu = Y[idx]
+        A = base + extra * (Yu.T @ Yu) + reg_per_event * len(idx) * eye
+        users[u] = np.linalg.solve(A, target * Yu.sum(axis=0))
+    return users
+
+
 def _implicit_missing(model: str) -> RecommendError:
     return RecommendError(
         f"the {model} model needs the implicit library: pip install 'soundstage[recommend]'"
@@ -387,25 +428,10 @@ class ALS(Recommender):
             model.fit(sp.csr_matrix(X, dtype=np.float32), show_progress=False)
         self.Y = np.asarray(model.item_factors, dtype=np.float32)
 
-    def _gram(self) -> tuple[np.ndarray, np.ndarray]:
-        """Y in float64 and YᵀY + λI, computed once per set of factors (serving reuses them)."""
-        cached = getattr(self, "_cache", None)
-        if cached is None or cached[0] is not self.Y:
-            Y = self.Y.astype(np.float64)
-            cached = (self.Y, Y, Y.T @ Y + self.regularization * np.eye(Y.shape[1]))
-            self._cache = cached
-        return cached[1], cached[2]
-
     def _scores(self, rows: sp.csr_matrix) -> np.ndarray:
-        Y, base = self._gram()
-        users = np.zeros((rows.shape[0], Y.shape[1]))
-        for u in range(rows.shape[0]):
-            idx = rows.indices[rows.indptr[u] : rows.indptr[u + 1]]
-            if len(idx) == 0:
-                continue
-            Yu = Y[idx]
-            A = base + (self.alpha - 1.0) * (Yu.T @ Yu)
-            users[u] = np.linalg.solve(A, self.alpha * Yu.sum(axis=0))
+        Y, gram = factor_gram(self, self.Y)
+        ridge = gram + self.regularization * np.eye(Y.shape[1])
+        users = fold_in_users(Y, ridge, rows, extra=self.alpha - 1.0, target=self.alpha)
         return users @ Y.T
 
     def _arrays(self) -> dict[str, np.ndarray]:

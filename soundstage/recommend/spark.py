@@ -39,7 +39,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from soundstage.recommend.data import _sort_key
-from soundstage.recommend.models import Recommender, RecommendError
+from soundstage.recommend.models import (
+    Recommender,
+    RecommendError,
+    factor_gram,
+    fold_in_users,
+)
 
 if TYPE_CHECKING:
     from pyspark.ml.recommendation import ALSModel
@@ -269,24 +274,20 @@ class SparkALS(Recommender):
     # -- scoring and persistence -------------------------------------------------------------
     def _scores(self, rows: sp.csr_matrix) -> np.ndarray:
         """Fold each user in with Spark's implicit update (see the module docstring)."""
-        return self.fold_in(rows) @ self.Y.astype(np.float64).T
+        return self.fold_in(rows) @ factor_gram(self, self.Y)[0].T
 
     def fold_in(self, rows: sp.csr_matrix) -> np.ndarray:
         """User factors (len(rows), rank) for binary item rows; zeros for an empty row."""
         self._require_fitted()
-        rows = sp.csr_matrix(rows)
-        Y = self.Y.astype(np.float64)
-        gram = Y.T @ Y
-        eye = np.eye(Y.shape[1])
-        users = np.zeros((rows.shape[0], Y.shape[1]))
-        for u in range(rows.shape[0]):
-            idx = rows.indices[rows.indptr[u] : rows.indptr[u + 1]]
-            if len(idx) == 0:
-                continue
-            Yu = Y[idx]
-            A = gram + self.alpha * (Yu.T @ Yu) + self.reg_param * len(idx) * eye
-            users[u] = np.linalg.solve(A, (1.0 + self.alpha) * Yu.sum(axis=0))
-        return users
+        Y, gram = factor_gram(self, self.Y)
+        return fold_in_users(
+            Y,
+            gram,
+            sp.csr_matrix(rows),
+            extra=self.alpha,
+            target=1.0 + self.alpha,
+            reg_per_event=self.reg_param,
+        )
 
     def _arrays(self) -> dict[str, np.ndarray]:
         arrays = {"item_factors": self.Y}
