@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from soundstage.recommend.data import read_movielens, to_implicit
+from soundstage.recommend.data import genre_matrix, read_movielens, to_implicit
 from soundstage.recommend.metrics import evaluate
 from soundstage.recommend.pipeline import build, item_vectors
 from soundstage.recommend.split import holdout, leave_last_out
@@ -48,17 +48,6 @@ COLUMNS = [
     "ndcg@10", "recall@10", "recall@20", "precision@10", "map@10", "hr@10",
     "coverage@10", "gini@10", "arp@10", "aplt@10", "novelty@10", "ild@10",
 ]  # fmt: skip
-
-
-def genre_matrix(items: list[Any], item_ids: tuple[str, ...]) -> np.ndarray:
-    genres = sorted({g for it in items for g in it.genres})
-    col = {g: j for j, g in enumerate(genres)}
-    by_id = {it.id: it for it in items}
-    F = np.zeros((len(item_ids), len(genres)), dtype=np.float32)
-    for i, item_id in enumerate(item_ids):
-        for g in by_id[item_id].genres if item_id in by_id else ():
-            F[i, col[g]] = 1.0
-    return F
 
 
 def run(dataset: str, protocol: str, seeds: int, labels: list[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import functools
 import json
 from pathlib import Path
@@ -92,6 +91,7 @@ def recommend_eval(
     _need_scipy()
     from soundstage.recommend.data import read_csv
     from soundstage.recommend.models import MODELS, model_names
+    from soundstage.recommend.sources import read_items
 
     if not 1 <= k <= 1000:
         raise SoundstageError(f"--k {k} is outside 1..1000")
@@ -115,7 +115,7 @@ def recommend_eval(
             f"{test}: no test event has a user and an item seen in {train}",
             hint="split one log with `soundstage recommend split` so the ids match",
         )
-    catalog = _read_catalog(items) if items else []
+    catalog = read_items(items) if items else []
     groups = _groups(users, group_by, train_log.user_ids) if users and group_by else None
     X, T = train_log.matrix(), test_log.matrix()
     rows = [
@@ -138,30 +138,18 @@ def recommend_eval(
         console.print(f"note: {dropped} test events had a user or item unseen in training")
 
 
-def _read_catalog(path: Path) -> list[Any]:
-    from soundstage.recommend.sources import read_items
-
-    return read_items(path)
-
-
 def _groups(users: Path, column: str, user_ids: Any) -> dict[int, str]:
     """Row index → group label from a users.csv column; `age` is bucketed (<25 … 45+)."""
-    from soundstage.recommend.fairness import age_group
+    from soundstage.recommend.fairness import age_group, user_groups
+    from soundstage.recommend.sources import read_users
 
-    with users.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        if column not in (reader.fieldnames or []):
-            raise SoundstageError(
-                f"{users}: no column {column!r}",
-                hint="columns: " + ", ".join(reader.fieldnames or []),
-            )
-        labels = {row["user_id"]: row[column] for row in reader if row.get(column)}
-    index = {u: i for i, u in enumerate(user_ids)}
-    groups = {}
-    for user, label in labels.items():
-        if user in index:
-            groups[index[user]] = age_group(label) if column == "age" else label
-    return groups
+    attributes = read_users(users)
+    columns = sorted({name for row in attributes.values() for name in row})
+    if column not in columns:
+        raise SoundstageError(
+            f"{users}: no column {column!r}", hint="columns: " + ", ".join(columns)
+        )
+    return user_groups(user_ids, attributes, column, bucket=age_group if column == "age" else None)
 
 
 def _evaluate_one(
@@ -174,11 +162,14 @@ def _evaluate_one(
     tune: bool,
     groups: dict[int, str] | None,
 ) -> dict[str, Any]:
+    from soundstage.recommend.data import genre_matrix
     from soundstage.recommend.metrics import evaluate
     from soundstage.recommend.pipeline import build
 
     built = build(name, train, item_ids, catalog, tune=tune)
-    features = _genre_features(catalog, item_ids) if catalog else None
+    features = genre_matrix(catalog, item_ids) if catalog else None
+    if features is not None and features.shape[1] == 0:
+        features = None  # no genres: intra-list diversity is not measured
     metrics = evaluate(built.model, train, test, k=k, item_features=features)
     row: dict[str, Any] = {"model": name, "k": k, **metrics, "fit_s": round(built.fit_s, 3)}
     if built.tuning:
@@ -197,22 +188,6 @@ def _evaluate_one(
             }
         )
     return row
-
-
-def _genre_features(catalog: list[Any], item_ids: Any) -> Any:
-    """Items × genres 0/1 matrix for intra-list diversity (None when no item has genres)."""
-    import numpy as np
-
-    genres = sorted({g for item in catalog for g in item.genres})
-    if not genres:
-        return None
-    col = {g: j for j, g in enumerate(genres)}
-    by_id = {item.id: item for item in catalog}
-    F = np.zeros((len(item_ids), len(genres)), dtype=np.float32)
-    for i, item_id in enumerate(item_ids):
-        for g in by_id[item_id].genres if item_id in by_id else ():
-            F[i, col[g]] = 1.0
-    return F
 
 
 def _jsonable(value: Any) -> Any:

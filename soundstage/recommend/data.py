@@ -341,6 +341,22 @@ def write_csv(path: str | Path, inter: Interactions) -> None:
                 writer.writerow([inter.user_ids[u], inter.item_ids[i], str(v), t])
 
 
+def genre_matrix(items: Iterable[Item], item_ids: Sequence[str]) -> np.ndarray:
+    """Items × genres 0/1 float32 matrix aligned with `item_ids` (no columns if no genres).
+
+    The item features for intra-list diversity, and a genre-only content baseline.
+    """
+    items = list(items)
+    genres = sorted({g for item in items for g in item.genres})
+    column = {g: j for j, g in enumerate(genres)}
+    by_id = {item.id: item for item in items}
+    F = np.zeros((len(item_ids), len(genres)), dtype=np.float32)
+    for i, item_id in enumerate(item_ids):
+        for g in by_id[item_id].genres if item_id in by_id else ():
+            F[i, column[g]] = 1.0
+    return F
+
+
 def to_implicit(inter: Interactions, *, min_value: float = 4.0) -> Interactions:
     """Keep events with value ≥ `min_value` as positives of value 1.0; same id space."""
     kept = inter.subset(inter.values >= min_value)

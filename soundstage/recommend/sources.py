@@ -456,12 +456,16 @@ def _read_export(folder: Path) -> tuple[Interactions, list[Item], UserAttributes
     """The folder `recommend import` writes: log.csv, items.csv, users.csv (last two optional)."""
     inter = read_csv(folder / "log.csv")
     items = read_items(folder / "items.csv") if (folder / "items.csv").is_file() else []
-    users: UserAttributes = {}
-    users_csv = folder / "users.csv"
-    if users_csv.is_file():
-        with open(users_csv, encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                user_id = (row.pop("user_id", "") or "").strip()
-                if user_id:
-                    users[user_id] = {k: v or "" for k, v in row.items() if k is not None}
+    users = read_users(folder / "users.csv") if (folder / "users.csv").is_file() else {}
     return inter, items, users
+
+
+def read_users(path: str | Path) -> UserAttributes:
+    """users.csv (`user_id` plus any attribute columns, as `recommend import` writes it)."""
+    users: UserAttributes = {}
+    with open(path, encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            user_id = (row.pop("user_id", "") or "").strip()
+            if user_id:
+                users[user_id] = {k: v or "" for k, v in row.items() if k is not None}
+    return users

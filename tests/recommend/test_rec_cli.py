@@ -57,6 +57,34 @@ def test_eval_json_and_ease_beats_popularity(split: Path) -> None:
     assert [r["model"] for r in every] == ["popular", "itemknn", "rp3beta", "ease", "als", "bpr"]
 
 
+def test_eval_reports_metrics_per_user_group(split: Path, tmp_path: Path) -> None:
+    users = tmp_path / "users.csv"
+    users.write_text(
+        "user_id,gender,age\n"
+        + "".join(f"u{u},{'F' if u % 2 else 'M'},{20 + u % 40}\n" for u in range(120))
+    )
+    args = ["eval", "--train", str(split / "train.csv"), "--test", str(split / "test.csv")]
+    body = json.loads(
+        run(
+            *args, "--model", "ease", "--users", str(users), "--group-by", "gender", "--json"
+        ).stdout
+    )
+    groups = body["groups"]
+    assert {g: v["users"] for g, v in groups["by_group"].items()} == {"F": 60, "M": 60}
+    ndcg = [v["ndcg@10"] for v in groups["by_group"].values()]
+    assert groups["difference"]["ndcg@10"] == pytest.approx(max(ndcg) - min(ndcg))
+    assert groups["overall"]["ndcg@10"] == pytest.approx(body["ndcg@10"])
+    ages = json.loads(
+        run(
+            *args, "--model", "popular", "--users", str(users), "--group-by", "age", "--json"
+        ).stdout
+    )
+    assert set(ages["groups"]["by_group"]) == {"<25", "25-34", "35-44", "45+"}
+    bad = run(*args, "--users", str(users), "--group-by", "occupation")
+    assert bad.returncode != 0 and "no column 'occupation'" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 @pytest.mark.parametrize(
     ("make", "extra", "needle"),
     [
