@@ -137,28 +137,17 @@ class Hybrid(Recommender):
             for i, model in enumerate(self.models)
             for key, value in model._arrays().items()
         }
-        return {**members, "cold": self.cold}
+        widths = np.array([m._require_fitted() for m in self.models], dtype=np.int64)
+        return {**members, "cold": self.cold, "widths": widths}
 
     def _set_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        n = self._require_fitted()
-        self.cold = np.asarray(arrays.get("cold", np.zeros(0)), dtype=np.int64)
-        for i, model in enumerate(self.models):
+        self.cold = np.asarray(arrays["cold"], dtype=np.int64)
+        for i, (model, width) in enumerate(zip(self.models, arrays["widths"], strict=True)):
             prefix = f"m{i}."
-            own = {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
-            model._set_arrays(own)
-            model.n_items = _width(model, own, n)
-
-
-def _width(model: Recommender, arrays: dict[str, np.ndarray], n: int) -> int:
-    """How many items a member knows: content may know more than the collaborative part."""
-    if "vectors" in arrays:
-        return int(arrays["vectors"].shape[0])
-    for key in ("B", "item_factors", "popularity"):
-        if key in arrays:
-            return int(arrays[key].shape[0])
-    if "indptr" in arrays:
-        return int(arrays["indptr"].shape[0] - 1)
-    return n
+            model._set_arrays(
+                {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+            )
+            model.n_items = int(width)  # content may know more items than the others
 
 
 def standardise(scores: np.ndarray) -> np.ndarray:

@@ -87,7 +87,7 @@ def save_catalog(bind: Bind, items: Iterable[Item], *, dataset: str = DEFAULT_DA
     _check_dataset(dataset)
     now = utcnow()
     written = 0
-    with _transaction(bind, "cannot save catalogue to") as conn:
+    with _connection(bind, "cannot save catalogue to", write=True) as conn:
         for chunk in _chunks(items):
             rows = {item.id: _item_row(item, dataset, now) for item in chunk}
             _upsert(conn, _ITEMS, list(rows.values()))
@@ -104,7 +104,7 @@ def save_users(bind: Bind, users: UserAttributes, *, dataset: str = DEFAULT_DATA
         _check_id("user", user_id)
         attrs = {str(k): str(v) for k, v in attributes.items()}
         rows.append({"dataset": dataset, "id": user_id, "attributes": attrs, "updated_at": now})
-    with _transaction(bind, "cannot save users to") as conn:
+    with _connection(bind, "cannot save users to", write=True) as conn:
         for start in range(0, len(rows), CHUNK_ROWS):
             _upsert(conn, _USERS, rows[start : start + CHUNK_ROWS])
     return len(rows)
@@ -136,7 +136,7 @@ def append_interactions(
     items = inter.items.tolist()
     values = inter.values.tolist()
     stamps = inter.timestamps.tolist()
-    with _transaction(bind, "cannot save interactions to") as conn:
+    with _connection(bind, "cannot save interactions to", write=True) as conn:
         if replace:
             conn.execute(
                 delete(_EVENTS).where(_EVENTS.c.dataset == dataset, _EVENTS.c.event == event)
@@ -162,7 +162,7 @@ def import_movielens(
 ) -> Imported:
     """Store a MovieLens folder (catalogue, users, ratings) in one transaction."""
     inter, items, users = read_movielens(folder)
-    with _transaction(bind, "cannot import MovieLens into") as conn:
+    with _connection(bind, "cannot import MovieLens into", write=True) as conn:
         n_items = save_catalog(conn, items, dataset=dataset)
         n_users = save_users(conn, users, dataset=dataset)
         n_events = append_interactions(
@@ -197,7 +197,7 @@ def load_interactions(
     )
     if kinds is not None:
         stmt = stmt.where(_EVENTS.c.event.in_(kinds))
-    with _reading(bind, "cannot load interactions from") as conn:
+    with _connection(bind, "cannot load interactions from", write=False) as conn:
         rows = conn.execute(stmt).all()
         if not rows:
             known = _datasets(conn)
@@ -220,7 +220,7 @@ def load_interactions(
 def load_catalog(bind: Bind, *, dataset: str = DEFAULT_DATASET) -> list[Item]:
     """A dataset's catalogue, ordered by id like `data` orders ids; empty when none."""
     _check_dataset(dataset)
-    with _reading(bind, "cannot load catalogue from") as conn:
+    with _connection(bind, "cannot load catalogue from", write=False) as conn:
         rows = conn.execute(select(_ITEMS).where(_ITEMS.c.dataset == dataset)).mappings().all()
     by_id = {
         r["id"]: Item(
@@ -240,7 +240,7 @@ def load_catalog(bind: Bind, *, dataset: str = DEFAULT_DATASET) -> list[Item]:
 def load_users(bind: Bind, *, dataset: str = DEFAULT_DATASET) -> UserAttributes:
     """A dataset's users and their attributes, ordered by id; empty when none."""
     _check_dataset(dataset)
-    with _reading(bind, "cannot load users from") as conn:
+    with _connection(bind, "cannot load users from", write=False) as conn:
         rows = conn.execute(
             select(_USERS.c.id, _USERS.c.attributes).where(_USERS.c.dataset == dataset)
         ).all()
@@ -250,7 +250,7 @@ def load_users(bind: Bind, *, dataset: str = DEFAULT_DATASET) -> UserAttributes:
 
 def datasets(bind: Bind) -> dict[str, int]:
     """Stored datasets and how many interactions each holds."""
-    with _reading(bind, "cannot list datasets in") as conn:
+    with _connection(bind, "cannot list datasets in", write=False) as conn:
         return _datasets(conn)
 
 
@@ -258,23 +258,13 @@ def datasets(bind: Bind) -> dict[str, int]:
 
 
 @contextmanager
-def _transaction(bind: Bind, doing: str) -> Iterator[Connection]:
-    """Our own transaction on an Engine; the caller's when given a Connection."""
+def _connection(bind: Bind, doing: str, *, write: bool) -> Iterator[Connection]:
+    """The caller's Connection when given one; else our own (a transaction when writing)."""
     if isinstance(bind, Connection):
         with translate_errors(bind.engine, doing):
             yield bind
         return
-    with translate_errors(bind, doing), bind.begin() as conn:
-        yield conn
-
-
-@contextmanager
-def _reading(bind: Bind, doing: str) -> Iterator[Connection]:
-    if isinstance(bind, Connection):
-        with translate_errors(bind.engine, doing):
-            yield bind
-        return
-    with translate_errors(bind, doing), bind.connect() as conn:
+    with translate_errors(bind, doing), bind.begin() if write else bind.connect() as conn:
         yield conn
 
 
