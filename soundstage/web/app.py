@@ -8,13 +8,13 @@ on their own app.
 
 from __future__ import annotations
 
+import importlib.util
+
 from fastapi import FastAPI
 
 from soundstage.backends import TextBackend, load_backend
-from soundstage.recommend.registry import Registry
 from soundstage.settings import Settings, load_settings
 from soundstage.web.openai_api import create_openai_app
-from soundstage.web.recommend_api import recommend_router
 
 __all__ = ["create_app"]
 
@@ -26,5 +26,9 @@ def create_app(settings: Settings | None = None, backend: TextBackend | None = N
         backend = load_backend(settings.model, settings)
     app = create_openai_app(backend)
     app.state.settings = settings
-    app.include_router(recommend_router(Registry(settings.data_dir / "recommend")))
+    if importlib.util.find_spec("scipy") is not None:  # the recommend extra is installed
+        from soundstage.recommend.registry import Registry
+        from soundstage.web.recommend_api import recommend_router
+
+        app.include_router(recommend_router(Registry(settings.data_dir / "recommend")))
     return app
