@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -217,3 +218,118 @@ class RecInteraction(Base):
     value: Mapped[float] = mapped_column(Float)
     # Unix seconds as the source gave them (0 = unknown); an integer, so round trips are exact.
     timestamp: Mapped[int] = mapped_column(BigInteger)
+
+
+# --- moderation: the human review queue and its audit log ---------------------------------
+
+# Adding a value to any of these is a migration (the CHECK constraints list them).
+MOD_SOURCES = ("automated", "user_report", "release_gate")
+MOD_STATUSES = ("pending", "assigned", "decided", "appealed", "closed")
+# soundstage.moderate.types.DECISIONS, repeated: the store must not import the moderate package.
+MOD_AUTOMATED_DECISIONS = ("allow", "review", "block")
+MOD_DECISIONS = ("allow", "block")  # what a human may decide; "review" is not an outcome
+MOD_APPEAL_OUTCOMES = ("upheld", "overturned")
+MOD_ACTOR_KINDS = ("model", "human", "user")
+MOD_ACTIONS = (
+    "flagged",
+    "reported",
+    "assigned",
+    "released",
+    "decided",
+    "appealed",
+    "appeal_decided",
+)
+
+
+def _in(column: str, values: tuple[str, ...], *, nullable: bool = False) -> str:
+    listed = f"{column} IN (" + ", ".join(f"'{v}'" for v in values) + ")"
+    return f"{column} IS NULL OR {listed}" if nullable else listed
+
+
+class ModItem(Base):
+    """One piece of content awaiting, or having had, human review; its *current* state.
+
+    The key (content_id, surface, text_sha256) makes submissions idempotent: a retried
+    submit, or a second user report of the same text, lands on the same row. An edited text
+    has another hash and is reviewed afresh. `text` is NULL in do-not-store mode; the hash
+    alone ties the decisions to the text. How the row got here is in `mod_events`.
+    """
+
+    __tablename__ = "mod_items"
+    __table_args__ = (
+        UniqueConstraint("content_id", "surface", "text_sha256"),
+        CheckConstraint(_in("source", MOD_SOURCES), name="source"),
+        CheckConstraint(_in("status", MOD_STATUSES), name="status"),
+        CheckConstraint(
+            _in("automated_decision", MOD_AUTOMATED_DECISIONS, nullable=True), name="automated"
+        ),
+        CheckConstraint(_in("decision", MOD_DECISIONS, nullable=True), name="decision"),
+        CheckConstraint(_in("final_decision", MOD_DECISIONS, nullable=True), name="final"),
+        CheckConstraint(_in("appeal_outcome", MOD_APPEAL_OUTCOMES, nullable=True), name="outcome"),
+        Index("ix_mod_items_status_priority", "status", "priority", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    content_id: Mapped[str] = mapped_column(String(200))
+    surface: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    verdict: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # Verdict.to_json()
+    automated_decision: Mapped[str | None] = mapped_column(String(8))
+    policy: Mapped[str | None] = mapped_column(String(200))
+    model: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[float] = mapped_column(Float)  # higher is reviewed first
+    reports: Mapped[int] = mapped_column(default=0)
+    assignee: Mapped[str | None] = mapped_column(String(200))
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The first human decision; kept as it was when an appeal overturns it.
+    decision: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(Text)
+    clause: Mapped[str | None] = mapped_column(String(200))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appellant: Mapped[str | None] = mapped_column(String(200))
+    appeal_reason: Mapped[str | None] = mapped_column(Text)
+    appealed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    appeal_outcome: Mapped[str | None] = mapped_column(String(16))
+    appeal_decided_by: Mapped[str | None] = mapped_column(String(200))
+    appeal_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What stands now: the decision, or the appeal's when it overturned it.
+    final_decision: Mapped[str | None] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModEvent(Base):
+    """The moderation audit log: who (model, reviewer, user) did what to which item, and why.
+
+    Append-only, enforced by the database: migration 0004 adds triggers that reject UPDATE
+    and DELETE on this table (SQLite and PostgreSQL), so neither a bug nor a careless script
+    can rewrite history. Content text is never written here, only its hash.
+    """
+
+    __tablename__ = "mod_events"
+    __table_args__ = (
+        CheckConstraint(_in("actor_kind", MOD_ACTOR_KINDS), name="actor_kind"),
+        CheckConstraint(_in("action", MOD_ACTIONS), name="action"),
+        Index("ix_mod_events_item", "item_id", "id"),
+    )
+
+    # Insertion order is the history's order (timestamps may tie).
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    item_id: Mapped[str] = mapped_column(String(32), ForeignKey("mod_items.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(210))  # "model:name@1", "human:alice", "user:bob"
+    actor_kind: Mapped[str] = mapped_column(String(8))
+    action: Mapped[str] = mapped_column(String(16))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str | None] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(Text)
+    clause: Mapped[str | None] = mapped_column(String(200))
+    policy: Mapped[str | None] = mapped_column(String(200))
+    model: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -132,11 +132,11 @@ def test_db_current_and_upgrade(tmp_path: Path, capsys: pytest.CaptureFixture[st
     code, out, _ = cli(capsys, "--database-url", url, "db", "current")
     assert code == 0 and "current: empty" in out and "behind" in out
     code, out, _ = cli(capsys, "--database-url", url, "db", "upgrade")
-    assert code == 0 and out.strip() == "database migrated from empty to 0003"
+    assert code == 0 and out.strip() == "database migrated from empty to 0004"
     code, out, _ = cli(capsys, "--database-url", url, "db", "upgrade")
-    assert code == 0 and out.strip() == "database already at revision 0003"
+    assert code == 0 and out.strip() == "database already at revision 0004"
     code, out, _ = cli(capsys, "--database-url", url, "db", "current")
-    assert "current: 0003  head: 0003  (up to date)" in out
+    assert "current: 0004  head: 0004  (up to date)" in out
 
 
 def test_subprocess_error_has_no_traceback(tmp_path: Path) -> None:

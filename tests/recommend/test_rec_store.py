@@ -260,7 +260,7 @@ def test_downgrade_drops_the_tables(engine: Engine) -> None:
     assert not {"rec_items", "rec_users", "rec_interactions"} & set(
         inspect(engine).get_table_names()
     )
-    assert upgrade(engine) == "0003"
+    assert upgrade(engine) == "0004"
     with engine.connect() as conn:
         assert conn.execute(select(RecInteraction.id)).all() == []
 
