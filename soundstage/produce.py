@@ -8,6 +8,9 @@ add stages here rather than editing existing ones. Every file goes through the s
     plan      levels 1–5: title, characters, scenes, places (few-shot prompts for
               instruction-following LLMs; the structured planner for the embedded model)
     dialogue  level 6 for each scene (few-shot, or turn by turn with the embedded model)
+    moderate  the release gate: every generated text under a moderation policy (default
+              `release`); a blocked line stops the export when the policy's gate is `stop`
+              (moderation.json says what and why); the result goes into report.md
     export    screenplay.fountain / .fdx / .pdf / .json, log.jsonl, report.md, manifest.json
     score     score/: cue sheet (cues.json/.csv), leitmotifs, and per cue MIDI, MusicXML and
               WAV, plus the whole timeline as score.mid / score.wav (music.score)
@@ -24,6 +27,7 @@ from pathlib import Path
 from soundstage.backends.base import TextBackend
 from soundstage.errors import SoundstageError
 from soundstage.export import Exporter
+from soundstage.moderate.gate import GateResult
 from soundstage.script.dialogue import DialogueWriter, scene_budget
 from soundstage.script.elements import Document
 from soundstage.script.history import InterventionLog, authorship, entity_texts
@@ -55,6 +59,9 @@ class Production:
     score: bool = True  # compose and render the music (cue sheet is always written)
     soundfont: Path | None = None
     notes: list[str] = field(default_factory=list)  # things the user should know (fallbacks)
+    policy: str | Path = "release"  # moderation policy for the release gate
+    gate: str | None = None  # stop | report | off; None: the policy's own gate mode
+    moderation: GateResult | None = None
 
     def remember(self, level: str, prompt: str, _answer: object) -> None:
         self.prompts[level] = prompt
@@ -129,8 +136,45 @@ def stage_dialogue(p: Production) -> None:
     p.progress("dialogue", 1.0, f"{sum(len(d.lines) for d in sp.dialogue.values())} speeches")
 
 
+class GateStopped(SoundstageError):
+    """The release gate blocked the screenplay; moderation.json says what and why."""
+
+
+def stage_moderate(p: Production) -> None:
+    """Release gate: moderate every generated text; a block under a `stop` gate ends here."""
+    if p.gate == "off":
+        p.notes.append("moderation skipped (--gate off)")
+        return
+    from soundstage.moderate.gate import check_release
+    from soundstage.moderate.service import Moderator
+
+    p.progress("moderate", 0.0, "release gate")
+    moderator = Moderator.load(p.policy)
+    p.moderation = result = check_release(p.screenplay, moderator, p.gate)
+    p.progress("moderate", 1.0, result.summary())
+    if result.decision != "allow":
+        p.notes.append(f"moderation: {result.summary()} (see report.md, moderation.json)")
+    if result.stop:
+        p.exporter.write_json("moderation.json", result.to_json())
+        p.exporter.write_manifest()
+        blocked = [(w, v) for w, _t, v in result.flagged if v.decision == "block"]
+        where, verdict = blocked[0]
+        hit = verdict.hits[0] if verdict.hits else None
+        why = f"{hit.category} {hit.score:.2f} ≥ {hit.threshold:g}" if hit else "unsupported text"
+        raise GateStopped(
+            f"release gate ({result.policy}) blocked {len(blocked)} text(s), first {where}: "
+            f"{why}; nothing exported but {p.exporter.out_dir / 'moderation.json'}",
+            hint="revise those lines (soundstage write …), or pass --gate report to export "
+            "with the findings in report.md",
+        )
+
+
 def export_package(
-    exporter: Exporter, sp: Screenplay, log: InterventionLog, seconds: float = 0.0
+    exporter: Exporter,
+    sp: Screenplay,
+    log: InterventionLog,
+    seconds: float = 0.0,
+    moderation: GateResult | None = None,
 ) -> Document:
     """Write the screenplay package: fountain, fdx, pdf, json, log, report, manifest."""
     from soundstage.script.fdx import write_fdx
@@ -145,7 +189,11 @@ def export_package(
     )
     exporter.write_json("screenplay.json", sp.to_json())
     exporter.write_text("log.jsonl", log.to_jsonl())
-    exporter.write_text("report.md", render_report(sp, document, authorship(log, sp), seconds))
+    report = render_report(sp, document, authorship(log, sp), seconds)
+    if moderation is not None:
+        exporter.write_json("moderation.json", moderation.to_json())
+        report = report.rstrip("\n") + "\n\n" + moderation.markdown()
+    exporter.write_text("report.md", report)
     exporter.write_manifest()
     return document
 
@@ -153,7 +201,7 @@ def export_package(
 def stage_export(p: Production) -> None:
     p.progress("export", 0.0, "fountain, fdx, pdf, json, log, report")
     seconds = time.perf_counter() - p.started
-    p.document = export_package(p.exporter, p.screenplay, p.log, seconds)
+    p.document = export_package(p.exporter, p.screenplay, p.log, seconds, p.moderation)
     p.progress("export", 1.0, "written")
 
 
@@ -200,6 +248,7 @@ def stage_score(p: Production) -> None:
 STAGES: list[tuple[str, Callable[[Production], None]]] = [
     ("plan", stage_plan),
     ("dialogue", stage_dialogue),
+    ("moderate", stage_moderate),
     ("export", stage_export),
     ("score", stage_score),
 ]
@@ -216,9 +265,13 @@ def produce(
     progress: Progress | None = None,
     score: bool = True,
     soundfont: Path | None = None,
+    policy: str | Path = "release",
+    gate: str | None = None,
 ) -> Production:
     controls = controls or Controls()
     text = check_inputs(logline, controls)
+    if gate not in (None, "stop", "report", "off"):
+        raise SoundstageError(f"unknown gate mode {gate!r}", hint="use stop, report or off")
     p = Production(
         text,
         controls,
@@ -228,6 +281,8 @@ def produce(
         author=author,
         score=score,
         soundfont=soundfont,
+        policy=policy,
+        gate=gate,
     )
     if progress:
         p.progress = progress

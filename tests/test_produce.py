@@ -41,6 +41,7 @@ def test_all_assets_are_written_and_listed_in_the_manifest(produced: Path) -> No
         "log.jsonl",
         "report.md",
         "manifest.json",
+        "moderation.json",
         "score",
     }
     assert names <= {p.name for p in produced.iterdir()}
@@ -188,3 +189,51 @@ def test_no_score_writes_only_the_cue_sheet(tmp_path: Path) -> None:
     result = run("produce", LOGLINE, "--out", str(out), *SMALL, "--no-score")
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in (out / "score").iterdir()) == ["cues.csv", "cues.json"]
+
+
+def test_release_gate_result_is_in_the_report(produced: Path) -> None:
+    gate = json.loads((produced / "moderation.json").read_text())
+    assert gate["policy"].startswith("release@")
+    assert gate["checked"] > 10  # title, logline, characters, beats and every speech
+    assert gate["stopped_export"] is False
+    assert "## Moderation (release gate)" in (produced / "report.md").read_text()
+
+
+BLOCK_ALL = """name = "block-all"
+version = "1"
+gate = "stop"
+[defaults]
+toxicity = { block = 0.0, clause = "test: everything blocks" }
+"""
+
+
+def test_a_blocking_policy_stops_the_export(tmp_path: Path) -> None:
+    policy = tmp_path / "block-all.toml"
+    policy.write_text(BLOCK_ALL)
+    out = tmp_path / "out"
+    result = run(
+        "produce", LOGLINE, "--out", str(out), *SMALL, "--no-score", "--policy", str(policy)
+    )
+    assert result.returncode != 0
+    assert "release gate (block-all@1) blocked" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "moderation.json"]
+    gate = json.loads((out / "moderation.json").read_text())
+    assert gate["stopped_export"] is True
+    assert all(f["decision"] == "block" for f in gate["flagged"])
+    # --gate report exports anyway, with the findings in the report
+    result = run(
+        "produce",
+        LOGLINE,
+        "--out",
+        str(out),
+        *SMALL,
+        "--no-score",
+        "--policy",
+        str(policy),
+        "--gate",
+        "report",
+    )
+    assert result.returncode == 0, result.stderr
+    assert (out / "screenplay.fountain").exists()
+    assert "| block |" in (out / "report.md").read_text()

@@ -40,6 +40,12 @@ def produce(
     soundfont: Path | None = typer.Option(
         None, "--soundfont", help="General MIDI .sf2 for rendering (default: auto-detect)."
     ),
+    policy: str = typer.Option(
+        "release", "--policy", help="Moderation policy for the release gate (name or file)."
+    ),
+    gate: str | None = typer.Option(
+        None, "--gate", help="stop (a block ends the export), report, or off (default: policy's)."
+    ),
 ) -> None:
     """Write a screenplay and its score from a logline: script files, report and score/ in --out."""
     from soundstage.produce import produce as run_produce
@@ -77,6 +83,8 @@ def produce(
                 progress=progress,
                 score=score,
                 soundfont=soundfont,
+                policy=policy,
+                gate=gate,
             )
     console.print(f"[bold]{result.screenplay.title}[/] written to {out}/", highlight=False)
     for asset in result.exporter.assets:

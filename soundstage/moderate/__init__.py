@@ -1,11 +1,16 @@
 """Content moderation for user comments, reviews, chat and AI-generated text.
 
-Data path: raw text → :func:`normalise` (undo evasion: invisible characters, Unicode compatibility
-forms, Cyrillic/Greek homoglyphs, leetspeak, spaced and repeated letters; the original is kept for
-the audit log) → classifier (category scores) → policy decision (allow / review / block per surface
-and category) → review queue (with user reports, appeals and reviewer labels). Only the
-normalisation stage exists so far; every later stage must score ``Normalised.text`` and log
-``Normalised.original`` and ``Normalised.changes``.
+Data path (one for every surface — CLI, HTTP, CSV batch, Spark, the `produce` release gate):
+
+    raw text → normalise (undo evasion; the original is kept) → langid (unsupported languages
+    are flagged, not scored) → Classifier (moderation-fast: calibrated scores per category)
+    → [EmbedTier for borderline texts, tier="cascade"] → Policy.decide (allow / review / block
+    per surface) → Verdict → ReviewQueue (claims, decisions, appeals, audit log, statements of
+    reasons)
+
+Modules: ``types`` (the vocabulary), ``normalise``, ``langid``, ``features`` + ``classifier`` +
+``rules`` (fast tier), ``train`` (how it was made), ``embed_tier`` (second tier), ``policy``,
+``service`` (`Moderator`), ``gate`` (screenplays), ``queue`` + ``reasons``, ``spark``, ``bias``.
 """
 
 from __future__ import annotations

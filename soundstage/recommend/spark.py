@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -109,7 +110,8 @@ def spark_session(master: str | None = None) -> SparkSession:
     Why reuse: starting the JVM costs ~10 s. A session that is already running — ours or the
     caller's — is returned as is, whatever its master. A new one gets the UI off (no port to
     bind), WARN logs, SOUNDSTAGE_SPARK_DRIVER_MEMORY (default 2g) and, for local masters,
-    SPARK_LOCAL_IP=127.0.0.1 (no loopback-hostname warning) and few shuffle partitions.
+    SPARK_LOCAL_IP=127.0.0.1 (no loopback-hostname warning), PYSPARK_PYTHON = this interpreter
+    and few shuffle partitions.
     """
     global _session
     _require_spark()
@@ -124,6 +126,9 @@ def spark_session(master: str | None = None) -> SparkSession:
     master = master or default_master()
     if _is_local(master):
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        # Python workers (pandas UDFs, e.g. moderation) must run in this interpreter, with
+        # its packages, not whatever `python3` is first on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     memory = os.environ.get("SOUNDSTAGE_SPARK_DRIVER_MEMORY") or DEFAULT_DRIVER_MEMORY
     builder = (
         SparkSession.builder.master(master)

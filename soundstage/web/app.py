@@ -14,6 +14,8 @@ from fastapi import FastAPI
 
 from soundstage.backends import TextBackend, load_backend
 from soundstage.settings import Settings, load_settings
+from soundstage.web.errors import install_error_handlers
+from soundstage.web.moderate_api import moderate_router
 from soundstage.web.openai_api import create_openai_app
 
 __all__ = ["create_app"]
@@ -26,6 +28,8 @@ def create_app(settings: Settings | None = None, backend: TextBackend | None = N
         backend = load_backend(settings.model, settings)
     app = create_openai_app(backend)
     app.state.settings = settings
+    app.include_router(moderate_router(settings))
+    install_error_handlers(app)
     if importlib.util.find_spec("scipy") is not None:  # the recommend extra is installed
         from soundstage.recommend.registry import Registry
         from soundstage.web.recommend_api import recommend_router
