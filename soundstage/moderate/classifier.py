@@ -109,13 +109,17 @@ class Classifier:
 
     # --- scoring ---------------------------------------------------------------------------
 
-    def _head_probs(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """Calibrated head probabilities, (len(texts), len(heads))."""
+    def _head_logits(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Calibrated head log-odds, (len(texts), len(heads)): unsaturated, for explanations."""
         out = np.empty((len(texts), len(self.heads)), dtype=np.float32)
         for i in range(0, len(texts), _CHUNK):
             z = self.featuriser.dot(texts[i : i + _CHUNK], self.weights) + self.bias
-            out[i : i + _CHUNK] = _sigmoid(self._platt[:, 0] * z + self._platt[:, 1])
+            out[i : i + _CHUNK] = self._platt[:, 0] * z + self._platt[:, 1]
         return out
+
+    def _head_probs(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Calibrated head probabilities, (len(texts), len(heads))."""
+        return _sigmoid(self._head_logits(texts))
 
     def score(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """(n, len(categories)) scores in [0, 1] for ALREADY-NORMALISED texts; empty text → 0."""
@@ -178,12 +182,21 @@ class Classifier:
         tokens = [(m.start() + lo, m.end() + lo) for m in _TOKEN_RE.finditer(original[lo:hi])]
         tokens = tokens[:_EXPLAIN_TOKENS]
         variants = [original[lo:hi]] + [original[lo:a] + original[b:hi] for a, b in tokens]
-        scored = self.score([normalise(v).text for v in variants])[:, cols]
+        normalised = [normalise(v).text for v in variants]
+        head_cols = [self.heads.index(c) for c in categories if c in self.heads]
+        if len(head_cols) == len(cols):
+            # model heads only: skip rules and derived columns, and measure the drop in
+            # log-odds — a probability of 0.9999 barely moves when one insult of three goes
+            scored = self._head_logits(normalised)[:, head_cols]
+            least = 0.1
+        else:
+            scored = self.score(normalised)[:, cols]
+            least = 0.01
         drops = scored[0] - scored[1:]  # (tokens, categories)
         out: list[Span] = []
         for k, cat in enumerate(c for c in categories if c in self._col):
             chosen = sorted(
-                t for t in np.argsort(-drops[:, k], kind="stable")[:top] if drops[t, k] > 0.01
+                t for t in np.argsort(-drops[:, k], kind="stable")[:top] if drops[t, k] > least
             )
             # neighbouring tokens that both matter form one span ("i will kill you")
             runs: list[list[int]] = []

@@ -80,7 +80,11 @@ UNSCORED_HAZARDS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Span:
-    """A stretch of the *original* text that pushed a category's score up (or down if < 0)."""
+    """A stretch of the *original* text that pushed a category's score up.
+
+    ``weight`` is how much the score falls when the stretch is removed: in log-odds for model
+    heads (probabilities near 1 barely move), in score points for rule categories.
+    """
 
     start: int
     end: int
