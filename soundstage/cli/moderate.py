@@ -7,8 +7,6 @@ sub-command name; `soundstage moderate batch …` and the others work as usual.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import sys
 from pathlib import Path
@@ -21,8 +19,6 @@ from typer.core import TyperGroup
 from soundstage.cli._app import app, console, console_err
 from soundstage.errors import FormatError, SoundstageError
 from soundstage.moderate.types import Verdict
-
-COLUMN_PREFIX = "mod_"
 
 
 class DefaultCommandGroup(TyperGroup):
@@ -131,42 +127,6 @@ def _print_verdict(v: Verdict) -> None:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
-def read_csv_column(path: Path, column: str, id_column: str = "") -> tuple[list[str], list[dict]]:
-    """Header and rows of a UTF-8 CSV, with one-line errors for binary, bad bytes, bad columns."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SoundstageError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if b"\x00" in raw[:8192]:
-        raise FormatError(f"{path}: looks like a binary file, not CSV text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise FormatError.at(path, line, f"not valid UTF-8 (byte {exc.start})") from None
-    from soundstage.moderate.service import MAX_BYTES
-
-    csv.field_size_limit(4 * MAX_BYTES)  # let oversize texts through to the size check
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = list(reader.fieldnames or [])
-    if not header:
-        raise FormatError(f"{path}: empty file, expected a CSV header")
-    for wanted, flag in ((column, "--text-column"), (id_column, "--id-column")):
-        if wanted and wanted not in header:
-            raise FormatError.at(
-                path, 1, f"no column {wanted!r} for {flag} (columns: {', '.join(header)})"
-            )
-    rows = []
-    try:
-        for row in reader:
-            if None in row:
-                raise FormatError.at(path, reader.line_num, "more fields than the header")
-            rows.append(row)
-    except csv.Error as exc:
-        raise FormatError.at(path, reader.line_num, f"bad CSV: {exc}") from None
-    return header, rows
-
-
 @moderate_app.command("batch")
 def moderate_batch(
     source: Path = typer.Argument(..., help="A UTF-8 CSV file with a header row."),
@@ -183,78 +143,39 @@ def moderate_batch(
     ),
 ) -> None:
     """Moderate a CSV column: one score column per category, a decision and its reason."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
 
-    from soundstage.fileio import replacing
-    from soundstage.moderate.service import TextError, check_text
+    from soundstage.moderate.batch import moderate_csv
 
-    header, rows = read_csv_column(source, text_column, id_column)
     moderator = _moderator(policy, surface, model, explain, tier)
-    texts = [row[text_column] or "" for row in rows]
-    try:  # every row is checked before any is scored, and before the progress bar starts
-        for index, text in enumerate(texts):
-            check_text(text, index)
-    except TextError as exc:
-        line = _line_of_row(source, exc.index)
-        raise FormatError.at(source, line, f"column {text_column}: {exc.message}") from None
-    columns = (BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console_err, transient=True) as bar:
-        task = bar.add_task("moderating", total=len(texts))
-        verdicts = moderator.check_many(
-            texts, progress=lambda done, _total: bar.update(task, completed=done)
+    # The bar starts once every row has passed its checks, so an error prints alone.
+    bar = Progress(
+        BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console_err, transient=True
+    )
+    tasks: list[TaskID] = []
+
+    def progress(done: int, total: int) -> None:
+        if not tasks:
+            bar.start()
+            tasks.append(bar.add_task("moderating", total=total))
+        bar.update(tasks[0], completed=done)
+
+    try:
+        result = moderate_csv(
+            source, text_column, out, moderator, id_column=id_column, progress=progress
         )
-    categories = list(moderator.classifier.categories)
-    extra = [COLUMN_PREFIX + c for c in categories]
-    extra += [COLUMN_PREFIX + k for k in ("decision", "reason", "lang", "supported")]
-    if explain:
-        extra.append(COLUMN_PREFIX + "spans")
-    clash = sorted(set(extra) & set(header))
-    if clash:
-        raise FormatError.at(source, 1, f"the input already has columns {', '.join(clash)}")
-    with replacing(out) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header + extra)
-        writer.writeheader()
-        for row, v in zip(rows, verdicts, strict=True):
-            row = dict(row)
-            for c in categories:
-                row[COLUMN_PREFIX + c] = f"{v.scores[c]:.4f}" if c in v.scores else ""
-            row[COLUMN_PREFIX + "decision"] = v.decision
-            row[COLUMN_PREFIX + "reason"] = "; ".join(
-                f"{h.outcome} {h.category} {h.score:.2f}≥{h.threshold:g}" for h in v.hits
-            ) or ("unsupported language" if not v.supported else "")
-            row[COLUMN_PREFIX + "lang"] = v.lang
-            row[COLUMN_PREFIX + "supported"] = "yes" if v.supported else "no"
-            if explain:
-                row[COLUMN_PREFIX + "spans"] = " | ".join(s.text for s in v.spans)
-            writer.writerow(row)
-    counts = {d: sum(v.decision == d for v in verdicts) for d in ("allow", "review", "block")}
-    queued = ""
-    if queue:
-        flagged = [
-            ((row[id_column] if id_column else f"{source.name}:{i + 2}"), text, v)
-            for i, (row, text, v) in enumerate(zip(rows, texts, verdicts, strict=True))
-            if v.decision != "allow"
-        ]
-        queued = f"; {len(_submit(flagged, 'automated'))} queued for review" if flagged else ""
+    finally:
+        if tasks:
+            bar.stop()
+    counts, queued = result.counts, ""
+    if queue and result.flagged:
+        queued = f"; {len(_submit(result.flagged, 'automated'))} queued for review"
     console.print(
-        f"{len(rows):,} rows → {out}: {counts['allow']:,} allow, {counts['review']:,} review, "
+        f"{result.rows:,} rows → {out}: {counts['allow']:,} allow, {counts['review']:,} review, "
         f"{counts['block']:,} block{queued}",
         highlight=False,
         soft_wrap=True,
     )
-
-
-def _line_of_row(path: Path, index: int) -> int | None:
-    """The physical line a data row starts on (quoted fields may span lines)."""
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        reader = csv.reader(handle)
-        next(reader, None)
-        start = reader.line_num + 1
-        for i, _row in enumerate(reader):
-            if i == index:
-                return start
-            start = reader.line_num + 1
-    return None
 
 
 def _submit(items: list[tuple[str, str, Verdict]], source: str) -> list[str]:

@@ -8,6 +8,7 @@ New kinds register with `@handler("kind")` (see `soundstage.jobs.handlers`).
 """
 
 from soundstage.jobs import builtins as _builtins  # noqa: F401  registers count, generate
+from soundstage.jobs import moderate as _moderate  # noqa: F401  registers moderate-batch
 from soundstage.jobs import recommend as _recommend  # noqa: F401  registers recommend-train
 from soundstage.jobs.handlers import (
     REGISTRY,

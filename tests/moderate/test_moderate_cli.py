@@ -104,7 +104,9 @@ def test_batch_bad_input_is_one_line_and_leaves_the_output_alone(tmp_path: Path)
     source = tmp_path / "in.csv"
     write_csv(source, [{"id": "1", "body": "hello"}])
     args = ("--text-column", "text", "--out", str(out))
-    one_line_error(run("moderate", "batch", str(source), *args), "no column 'text'")
+    one_line_error(
+        run("moderate", "batch", str(source), *args), "no column 'text' for the text column"
+    )
     binary = tmp_path / "model.bin"
     binary.write_bytes(b"\x00\x01\x02" * 100)
     one_line_error(run("moderate", "batch", str(binary), *args), "binary file")
