@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from soundstage.errors import SoundstageError
 from soundstage.moderate.bias import roc_auc
 from soundstage.moderate.features import Csr, FeatureConfig, Featuriser
 from soundstage.moderate.normalise import normalise
@@ -398,7 +399,10 @@ def train(
     data_dir = Path(data_dir)
     for rel in (OLID_TRAIN, DAVIDSON):
         if not (data_dir / rel).is_file():
-            raise FileNotFoundError(f"training data missing: {data_dir / rel}")
+            raise SoundstageError(
+                f"training data missing: {data_dir / rel}",
+                hint="pass --data pointing at ../shared/data/mod (OLID and Davidson)",
+            )
     report("loading data", 0.0)
     tr, dev = load_dataset(data_dir, seed, davidson_weight, davidson_toxicity=davidson_toxicity)
     if limit is not None:

@@ -191,3 +191,10 @@ def test_queue_flow_from_the_terminal(tmp_path: Path) -> None:
     history = run("moderate", "queue", "show", item_id).stdout
     for action in ("flagged", "assigned", "decided", "appealed", "appeal_decided"):
         assert action in history
+
+
+def test_train_without_data_is_one_line(tmp_path: Path) -> None:
+    result = run("moderate", "train", "--data", str(tmp_path), "--out", str(tmp_path / "m"))
+    assert "training" in result.stderr
+    one_line_error(result, "training")
+    assert not (tmp_path / "m").exists()
