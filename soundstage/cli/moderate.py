@@ -229,20 +229,26 @@ def moderate_train(
     """Train the fast classifier on OLID + Davidson (needs scikit-learn: the train extra)."""
     import importlib.util
 
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     if importlib.util.find_spec("sklearn") is None:
         raise SoundstageError("training needs scikit-learn", hint="pip install 'soundstage[train]'")
     from soundstage.moderate.train import train
 
     columns = (TextColumn("{task.description:<24}"), BarColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console_err, transient=True) as bar:
-        task = bar.add_task("training", total=1.0)
-        report = train(
-            data,
-            out,
-            seed=seed,
-            progress=lambda what, done: bar.update(task, description=what, completed=done),
-        )
+    bar = Progress(*columns, console=console_err, transient=True)
+    tasks: list[TaskID] = []
+
+    def progress(what: str, done: float) -> None:
+        if not tasks:  # started by the first report, after the data checks passed
+            bar.start()
+            tasks.append(bar.add_task(what, total=1.0))
+        bar.update(tasks[0], description=what, completed=done)
+
+    try:
+        report = train(data, out, seed=seed, progress=progress)
+    finally:
+        if tasks:
+            bar.stop()
     console.print(f"model written to {out}/", highlight=False)
     console.print_json(json.dumps(report.get("metrics", report), default=str))
