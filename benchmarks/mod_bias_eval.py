@@ -47,7 +47,7 @@ from soundstage.moderate.bias import (
     read_madlibs,
     roc_auc,
 )
-from soundstage.moderate.embed_tier import EmbedTier, cascade, embed_texts, logit, sigmoid
+from soundstage.moderate.embed_tier import EmbedTier, cascade, logit, sigmoid
 from soundstage.moderate.normalise import normalise
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mod"
@@ -136,7 +136,7 @@ def build_scorers(args: argparse.Namespace) -> tuple[dict[str, Scorer], list[str
     embed = EmbedTier.load(args.embed_model)
 
     def embed_fn(texts: list[str]) -> NDArray[np.float64]:
-        return embed.score_embeddings(embed_texts(texts, cache=True))[:, 0]
+        return embed.score_embeddings(embed.embed(texts, cache=True))[:, 0]
 
     if "embed" in tiers:
         scorers["embed"] = embed_fn

@@ -37,7 +37,6 @@ from soundstage.moderate.embed_tier import (
     EmbedTier,
     cascade,
     combine_logits,
-    embed_texts,
     logit,
     macro_f1,
     read_olid_test,
@@ -110,12 +109,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     n = len(texts)
     y = test.labels[:, 0] > 0.5
     embed = EmbedTier.load(args.embed_model)
-    X = embed_texts(texts, cache=True)
+    X = embed.embed(texts, cache=True)  # fine-tuned top layers when the model has them
     p_embed_all = embed.score_embeddings(X)
     p_embed = p_embed_all[:, 0]
     thr_embed = embed.thresholds.get("toxicity", 0.5)
     kind = "MLP" if embed.head.hidden_weights is not None else "LR"
-    rows = [row(f"embed tier (MiniLM + {kind})", y, p_embed, thr_embed)]
+    encoder = "MiniLM"
+    if embed.encoder is not None:
+        encoder += f", top {len(embed.encoder.layers_idx)} layers fine-tuned"
+    rows = [row(f"embed tier ({encoder} + {kind})", y, p_embed, thr_embed)]
     out: dict[str, Any] = {"n": n, "n_pos": int(y.sum()), "rows": rows, "categories": {}}
 
     # throughput of MiniLM itself, uncached (one pass: it takes seconds); load the weights first

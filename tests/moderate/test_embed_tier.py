@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -12,6 +14,7 @@ from numpy.typing import NDArray
 
 from soundstage.moderate.embed_tier import (
     DEFAULT_MODEL_DIR,
+    ENCODER_WEIGHTS,
     EmbedTier,
     EmbedTierError,
     Head,
@@ -19,6 +22,7 @@ from soundstage.moderate.embed_tier import (
     best_threshold,
     cascade,
     combine_logits,
+    embed_texts,
     main,
     prepare,
     sigmoid,
@@ -89,6 +93,39 @@ def test_packaged_head_loads_without_pickle() -> None:
         assert "weights" in z.files
     assert sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir()) < 10_000_000
     assert 0 < head.thresholds["toxicity"] < 1
+
+
+def test_packaged_encoder_weights_are_safetensors_without_pickle() -> None:
+    from safetensors.numpy import load_file
+
+    spec = Head.load(DEFAULT_MODEL_DIR).meta["finetuned"]
+    path = DEFAULT_MODEL_DIR / ENCODER_WEIGHTS
+    raw = path.read_bytes()
+    assert path.stat().st_size < 10_000_000
+    # safetensors = 8-byte little-endian header length + a JSON header + raw tensor bytes:
+    # nothing in it can execute code on load (unlike torch.save / pickle)
+    header_len = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8 : 8 + header_len])
+    assert all(v["dtype"] == "F16" for k, v in header.items() if k != "__metadata__")
+    assert not raw.startswith(b"\x80") and b"torch._utils" not in raw
+    tensors = load_file(path)
+    assert {k.split(".")[1] for k in tensors} == {str(i) for i in spec["layers"]}
+    assert spec["base_sha256"] and spec["weights_sha256"] == hashlib.sha256(raw).hexdigest()
+    tier = EmbedTier.load()  # numpy-only checks at load, no torch yet
+    assert tier.encoder is not None and tier.encoder.max_length == spec["max_length"]
+
+
+def test_tampered_encoder_weights_are_refused(tmp_path: Path) -> None:
+    model = tmp_path / "m"
+    shutil.copytree(DEFAULT_MODEL_DIR, model)
+    blob = bytearray((model / ENCODER_WEIGHTS).read_bytes())
+    blob[-1] ^= 1
+    (model / ENCODER_WEIGHTS).write_bytes(bytes(blob))
+    with pytest.raises(EmbedTierError, match="sha256"):
+        EmbedTier.load(model)
+    (model / ENCODER_WEIGHTS).unlink()
+    with pytest.raises(EmbedTierError, match=ENCODER_WEIGHTS):
+        EmbedTier.load(model)
 
 
 def test_prepare_makes_tweets_and_comments_alike() -> None:
@@ -168,9 +205,54 @@ def test_packaged_tier_ranks_clear_toxicity_above_benign(tier: EmbedTier) -> Non
     tox = scores[:, 0]
     assert tox[:3].min() > tox[3:].max()
     # only the identity-free benign texts are asserted below the review threshold: "I am a gay
-    # man" scores ~0.41 > 0.37 with the packaged head (a known identity false positive, see the
+    # man" scores ~0.41 > 0.40 with the packaged model (a known identity false positive, see the
     # model card); the ranking above still puts it below every insult
     assert tox[:3].min() > tier.thresholds["toxicity"] > tox[3:5].max()
+
+
+def test_packaged_fine_tuned_layers_are_applied(tier: EmbedTier) -> None:
+    texts = [normalise(t).text for t in ["you are a worthless idiot", "lovely soundtrack"]]
+    tuned = tier.embed(texts)
+    frozen = embed_texts(texts)  # the plain shared MiniLM
+    assert tuned.shape == frozen.shape == (2, 384)
+    np.testing.assert_allclose(np.linalg.norm(tuned, axis=1), 1.0, rtol=1e-5)
+    cosine = (tuned * frozen).sum(1)
+    assert cosine.max() < 0.995  # the fine-tuned layers changed the vectors (0.96 and 0.99)...
+    assert cosine.min() > 0.8  # ... but it is still MiniLM underneath
+    # and the scores differ from the head on the frozen encoder's vectors (0.96 vs 0.90)
+    diff = tier.score_embeddings(tuned) - tier.score_embeddings(frozen)
+    assert np.abs(diff[:, 0]).max() > 0.02
+
+
+def test_base_layers_stored_as_tuned_layers_reproduce_the_frozen_encoder(
+    tier: EmbedTier, tmp_path: Path
+) -> None:
+    """The loader's forward pass (bottom layers + stored top layers + pooling) is MiniLM's."""
+    from safetensors.torch import save_file
+
+    from soundstage.moderate.embed_tier import TunedEncoder, base_encoder, base_fingerprint
+
+    bert = base_encoder()[0].auto_model
+    tensors = {
+        f"layer.{i}.{k}": v.detach().clone().contiguous()
+        for i in (4, 5)
+        for k, v in bert.encoder.layer[i].state_dict().items()
+    }
+    save_file(tensors, str(tmp_path / ENCODER_WEIGHTS))
+    spec = {
+        "layers": [4, 5],
+        "max_length": 256,
+        "base_sha256": base_fingerprint(bert),
+        "weights_sha256": hashlib.sha256((tmp_path / ENCODER_WEIGHTS).read_bytes()).hexdigest(),
+    }
+    enc = TunedEncoder.load(tmp_path, spec)
+    texts = ["@user you are a clown url", "what a great song", "no"]
+    np.testing.assert_allclose(
+        embed_texts(texts, encoder=enc), embed_texts(texts), rtol=1e-4, atol=1e-5
+    )
+    other = TunedEncoder.load(tmp_path, {**spec, "base_sha256": "0" * 64})
+    with pytest.raises(EmbedTierError, match="base encoder"):
+        other.encode(["x"])
 
 
 def test_training_on_a_tiny_subset_works(
@@ -191,3 +273,19 @@ def test_training_on_a_tiny_subset_works(
     assert linear.hidden_weights is None
     assert len(list((tmp_path / "cache").glob("*.npy"))) == 2  # OLID and Davidson, reused
     assert loaded.score(["you idiot"]).shape == (1, 3)
+
+
+def test_fine_tuning_on_a_tiny_subset_works(
+    tier: EmbedTier, shared: Callable[..., Path], tmp_path: Path
+) -> None:
+    pytest.importorskip("sklearn")
+    from soundstage.moderate.embed_train import FineTuneConfig, finetune_embed_tier
+
+    out = tmp_path / "tuned"
+    config = FineTuneConfig(top_layers=1, epochs=1, hidden=8, head_epochs=2, max_length=16)
+    finetune_embed_tier(shared("mod"), out, config, limit=80, log=lambda _: None)
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", ENCODER_WEIGHTS, "head.npz"]
+    loaded = EmbedTier.load(out)
+    assert loaded.encoder is not None and loaded.encoder.layers_idx == [5]
+    assert json.loads((out / "config.json").read_text())["format_version"] == 2
+    assert loaded.score(["you idiot", "nice song"]).shape == (2, 3)
