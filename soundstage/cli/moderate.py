@@ -42,7 +42,10 @@ app.add_typer(moderate_app, name="moderate")
 POLICY_HELP = "Built-in policy (community, kids, release) or a .toml/.yaml policy file."
 
 
-TIER_HELP = "fast (n-grams only) or cascade (MiniLM second opinion on borderline texts)."
+TIER_HELP = (
+    "fast (n-grams only), cascade (MiniLM second opinion on borderline texts) or ensemble "
+    "(MiniLM on every text: most accurate, ~120 texts/s)."
+)
 
 
 def _moderator(

@@ -43,8 +43,8 @@ def check_moderate_batch(params: dict[str, Any]) -> dict[str, Any]:
     except SoundstageError as exc:
         raise JobError(exc.message, hint=exc.hint) from None
     tier = params.get("tier", "fast")
-    if tier not in ("fast", "cascade"):
-        raise JobError(f"param 'tier' must be fast or cascade, got {tier!r}")
+    if tier not in ("fast", "cascade", "ensemble"):
+        raise JobError(f"param 'tier' must be fast, cascade or ensemble, got {tier!r}")
     return {
         "source": str(Path(source).expanduser().resolve()),
         "text_column": column,

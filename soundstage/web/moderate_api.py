@@ -88,7 +88,7 @@ class ModerateRequest(BaseModel):
     policy: str = Field(default="community", max_length=100)
     surface: str = Field(default="", max_length=100)
     explain: bool = True
-    tier: str = Field(default="fast", pattern="^(fast|cascade)$")
+    tier: str = Field(default="fast", pattern="^(fast|cascade|ensemble)$")
     queue: bool = False
 
     @model_validator(mode="after")

@@ -51,7 +51,10 @@ def test_job_writes_the_csv_reports_progress_and_queues(comments: Path, engine: 
         ({"source": "COMMENTS", "text_column": ""}, "needs text_column"),
         ({"source": "COMMENTS", "text_column": "body", "policy": "nope"}, "no policy 'nope'"),
         ({"source": "COMMENTS", "text_column": "body", "surface": "radio"}, "no surface"),
-        ({"source": "COMMENTS", "text_column": "body", "tier": "slow"}, "fast or cascade"),
+        (
+            {"source": "COMMENTS", "text_column": "body", "tier": "slow"},
+            "fast, cascade or ensemble",
+        ),
         ({"source": "COMMENTS", "text_column": "body", "colour": 1}, "unknown param 'colour'"),
     ],
 )

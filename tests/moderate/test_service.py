@@ -78,3 +78,22 @@ def test_cascade_asks_minilm_only_about_borderline_texts() -> None:
     assert verdicts[2].scores["toxicity"] != borderline
     assert "moderation-embed" in verdicts[2].model
     assert verdicts[0].scores == fast_verdicts[0].scores
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("sentence_transformers") is None, reason="content extra missing"
+)
+def test_ensemble_asks_minilm_about_every_non_empty_text() -> None:
+    ensemble = Moderator.load("community", tier="ensemble")
+    verdicts = ensemble.check_many([BENIGN, TOXIC, ""])
+    assert [v.tier for v in verdicts] == ["fast+embed", "fast+embed", "fast"]
+    fast = Moderator.load("community").check(BENIGN)
+    assert verdicts[0].scores["toxicity"] != fast.scores["toxicity"]
+    assert verdicts[0].scores["threat"] == fast.scores["threat"]  # rules are not blended
+
+
+def test_unknown_tier_is_refused() -> None:
+    from soundstage.errors import SoundstageError
+
+    with pytest.raises(SoundstageError, match="unknown tier 'slow'"):
+        Moderator.load("community", tier="slow")
