@@ -196,7 +196,10 @@ def _leet_token(token: str) -> str:
     lead, core, trail = core_match.groups()
     if lead.endswith("#"):
         return token  # hashtags ("#standup4brexit") are names, not obfuscation
-    if _MENTION_RE.search(core) and not any(c in "$!" for c in core):
+    # Judge mentions on the form the repeat squeeze will leave ("@AAA" → "@aa", too short to be
+    # one), or a second pass would map what the first protected.
+    probe = _squeeze(core)
+    if _MENTION_RE.search(probe) and not any(c in "$!" for c in core):
         return token  # "ok,@user", "info@user": a mention glued to text, not "@" for "a"
     suffix = _SUFFIX_DIGITS_RE.fullmatch(core)
     if suffix is not None:
@@ -212,7 +215,7 @@ def _leet_token(token: str) -> str:
         if _SKIP_RE.fullmatch(core):
             return token
     if core.startswith("@"):  # a mention unless it is short or uses symbol leet elsewhere
-        if len(core) > 3 and not any(c in "$@!" for c in core[1:]):
+        if len(probe) > 3 and not any(c in "$@!" for c in core[1:]):
             return token
     return lead + _BANG_RE.sub("i", core).translate(_LEET) + trail
 

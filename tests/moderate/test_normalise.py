@@ -228,3 +228,10 @@ def test_never_raises(text: str) -> None:
 )
 def test_mentions_and_hashtags_keep_their_symbols(text: str, expected: str) -> None:
     assert normalise(text).text == expected
+
+
+@pytest.mark.parametrize("text", ["@AAA", "@aaa!", "hi @zzzz"])
+def test_stretched_short_mentions_are_idempotent(text: str) -> None:
+    """Found by hypothesis: "@AAA" squeezed to "@aa", which a second pass no longer protected."""
+    once = normalise(text).text
+    assert normalise(once).text == once
