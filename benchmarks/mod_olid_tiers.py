@@ -33,13 +33,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from soundstage.moderate.bias import roc_auc
+from soundstage.moderate.embed_fit import macro_f1, read_olid_test
 from soundstage.moderate.embed_tier import (
     EmbedTier,
     cascade,
     combine_logits,
     logit,
-    macro_f1,
-    read_olid_test,
     sigmoid,
 )
 from soundstage.moderate.normalise import normalise

@@ -44,7 +44,7 @@ POLICY_HELP = "Built-in policy (community, kids, release) or a .toml/.yaml polic
 
 TIER_HELP = (
     "fast (n-grams only), cascade (MiniLM second opinion on borderline texts) or ensemble "
-    "(MiniLM on every text: most accurate, ~120 texts/s)."
+    "(MiniLM on every text: most accurate, ~200 texts/s)."
 )
 
 

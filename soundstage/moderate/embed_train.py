@@ -31,25 +31,27 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from soundstage.moderate.embed_tier import (
-    DEFAULT_MODEL_DIR,
-    ENCODER_WEIGHTS,
+from soundstage.moderate.embed_fit import (
     MODEL_CATEGORIES,
-    EmbedTierError,
-    Head,
     TrainConfig,
     _atomic_save,
     _auc_or_half,
     _fit_mlp,
-    base_encoder,
-    base_fingerprint,
-    bottom_states,
     calibrate_head,
-    embed_texts,
-    prepare,
     read_davidson,
     read_olid_train,
     stratified_split,
+)
+from soundstage.moderate.embed_tier import (
+    DEFAULT_MODEL_DIR,
+    ENCODER_WEIGHTS,
+    EmbedTierError,
+    Head,
+    base_encoder,
+    base_fingerprint,
+    bottom_states,
+    embed_texts,
+    prepare,
     tokenize,
     top_pool,
 )

@@ -4,7 +4,7 @@ the `produce` release gate all call, so a decision means the same thing on every
     text → check_text (type, size) → normalise → language ID → fast classifier
          → [tier="cascade": the MiniLM embed tier for texts whose fast score is near a
             review threshold; tier="ensemble": for every text (OLID AUC 0.864 vs 0.832, at
-            ~120 texts/s); blended in log-odds; both need the `content` extra]
+            ~200 texts/s); blended in log-odds; both need the `content` extra]
          → policy.decide (per surface) → explain (spans, only for review/block) → Verdict
 
 Scores for a language the model was not trained on are not reported (``supported=False``,

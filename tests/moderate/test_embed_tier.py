@@ -12,22 +12,24 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from soundstage.moderate.embed_fit import (
+    TrainConfig,
+    best_threshold,
+    main,
+    stratified_split,
+    train_embed_tier,
+)
 from soundstage.moderate.embed_tier import (
     DEFAULT_MODEL_DIR,
     ENCODER_WEIGHTS,
     EmbedTier,
     EmbedTierError,
     Head,
-    TrainConfig,
-    best_threshold,
     cascade,
     combine_logits,
     embed_texts,
-    main,
     prepare,
     sigmoid,
-    stratified_split,
-    train_embed_tier,
 )
 from soundstage.moderate.normalise import normalise
 
