@@ -38,9 +38,13 @@ __all__ = ["MAX_BYTES", "Moderator", "TextError", "check_text"]
 MAX_BYTES = 1_048_576  # 1 MiB of UTF-8 per text
 CHUNK = 1024  # texts per scoring call (progress granularity, bounded memory)
 TIERS = ("fast", "cascade", "ensemble")
-# Borderline = within ±1 logit of a category's review threshold (0.27–0.73 around 0.5): on OLID
-# test that sends about a quarter of the texts to MiniLM (models/moderation-embed/MODEL_CARD.md).
+# Borderline = within ±1 logit of a category's review threshold (0.27–0.73 around 0.5): under
+# `community` that sends 42% of OLID test tweets to MiniLM (benchmarks/mod_service_tiers.py).
 BAND_LOGIT = 1.0
+# MiniLM reads 64 word pieces (about 300 characters of English). A longer text keeps its fast,
+# windowed score: blending in an opinion about its first lines only would dilute a bad paragraph
+# further down.
+EMBED_MAX_CHARS = 300
 
 Progress = Callable[[int, int], None]  # (texts done, total)
 
@@ -185,7 +189,7 @@ class Moderator:
             z = np.log(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
             lo, hi = 1 / (1 + np.exp(-(z - self.band))), 1 / (1 + np.exp(-(z + self.band)))
             routed |= (matrix[:, col[c]] >= lo) & (matrix[:, col[c]] <= hi)
-        routed &= np.array([bool(t.strip()) for t in texts])
+        routed &= np.array([bool(t.strip()) and len(t) <= EMBED_MAX_CHARS for t in texts])
         index = np.flatnonzero(routed)
         if index.size:
             slow = self.embed.score([texts[i] for i in index])
