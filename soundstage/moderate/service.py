@@ -128,7 +128,8 @@ class Moderator:
         normalised = [normalise(t) for t in texts]
         languages = [langid.detect(t, self.policy.languages) for t in texts]
         matrix = self.classifier.score([n.text for n in normalised])
-        routed = self._second_opinion([n.text for n in normalised], matrix)
+        supported = [lang.supported for lang in languages]
+        routed = self._second_opinion([n.text for n in normalised], matrix, supported)
         categories = self.classifier.categories
         each_ms = (time.perf_counter() - started) * 1000 / max(len(texts), 1)
         verdicts = []
@@ -173,8 +174,14 @@ class Moderator:
             )
         return verdicts
 
-    def _second_opinion(self, texts: list[str], matrix: NDArray[np.float32]) -> list[bool]:
-        """Blend the embed tier into borderline rows of `matrix` (in place); which were routed."""
+    def _second_opinion(
+        self, texts: list[str], matrix: NDArray[np.float32], supported: list[bool]
+    ) -> list[bool]:
+        """Blend the embed tier into borderline rows of `matrix` (in place); which were routed.
+
+        Not routed: empty text, text longer than MiniLM reads, and languages the policy does not
+        score (their scores are dropped anyway).
+        """
         if self.embed is None or not texts:
             return [False] * len(texts)
         from soundstage.moderate.embed_tier import combine_logits
@@ -189,7 +196,8 @@ class Moderator:
             z = np.log(threshold / (1 - threshold)) if 0 < threshold < 1 else 0.0
             lo, hi = 1 / (1 + np.exp(-(z - self.band))), 1 / (1 + np.exp(-(z + self.band)))
             routed |= (matrix[:, col[c]] >= lo) & (matrix[:, col[c]] <= hi)
-        routed &= np.array([bool(t.strip()) and len(t) <= EMBED_MAX_CHARS for t in texts])
+        readable = [bool(t.strip()) and len(t) <= EMBED_MAX_CHARS for t in texts]
+        routed &= np.array(readable) & np.array(supported, dtype=bool)
         index = np.flatnonzero(routed)
         if index.size:
             slow = self.embed.score([texts[i] for i in index])

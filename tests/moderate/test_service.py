@@ -86,9 +86,10 @@ def test_cascade_asks_minilm_only_about_borderline_texts() -> None:
 def test_ensemble_asks_minilm_about_every_non_empty_text() -> None:
     ensemble = Moderator.load("community", tier="ensemble")
     long_text = "The harbour was quiet that morning. " * 20 + "You are a worthless idiot."
-    verdicts = ensemble.check_many([BENIGN, TOXIC, "", long_text])
-    # empty text, and text longer than MiniLM reads, keep the fast score
-    assert [v.tier for v in verdicts] == ["fast+embed", "fast+embed", "fast", "fast"]
+    german = "Du bist ein Idiot und ich hasse dich, verschwinde endlich"
+    verdicts = ensemble.check_many([BENIGN, TOXIC, "", long_text, german])
+    # empty text, text longer than MiniLM reads and unsupported languages keep the fast score
+    assert [v.tier for v in verdicts] == ["fast+embed", "fast+embed", "fast", "fast", "fast"]
     fast = Moderator.load("community").check(BENIGN)
     assert verdicts[0].scores["toxicity"] != fast.scores["toxicity"]
     assert verdicts[0].scores["threat"] == fast.scores["threat"]  # rules are not blended
