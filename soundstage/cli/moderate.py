@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -146,30 +148,20 @@ def moderate_batch(
     ),
 ) -> None:
     """Moderate a CSV column: one score column per category, a decision and its reason."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeElapsedColumn
 
     from soundstage.moderate.batch import moderate_csv
 
     moderator = _moderator(policy, surface, model, explain, tier)
-    # The bar starts once every row has passed its checks, so an error prints alone.
-    bar = Progress(
-        BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console_err, transient=True
-    )
-    tasks: list[TaskID] = []
-
-    def progress(done: int, total: int) -> None:
-        if not tasks:
-            bar.start()
-            tasks.append(bar.add_task("moderating", total=total))
-        bar.update(tasks[0], completed=done)
-
-    try:
+    with _lazy_bar(BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as bar:
         result = moderate_csv(
-            source, text_column, out, moderator, id_column=id_column, progress=progress
+            source,
+            text_column,
+            out,
+            moderator,
+            id_column=id_column,
+            progress=lambda done, total: bar("moderating", done, total),
         )
-    finally:
-        if tasks:
-            bar.stop()
     counts, queued = result.counts, ""
     if queue and result.flagged:
         queued = f"; {len(_submit(result.flagged, 'automated'))} queued for review"
@@ -181,20 +173,48 @@ def moderate_batch(
     )
 
 
-def _submit(items: list[tuple[str, str, Verdict]], source: str) -> list[str]:
+@contextmanager
+def open_queue() -> Iterator[Any]:
+    """The review queue on the configured store, closed afterwards (one per command)."""
     from soundstage.cli._app import state
-    from soundstage.moderate import queue as review_queue
+    from soundstage.moderate.queue import ReviewQueue
     from soundstage.store.db import open_store
 
     engine = open_store(state.settings())
     try:
-        q = review_queue.ReviewQueue(engine)
+        yield ReviewQueue(engine)
+    finally:
+        engine.dispose()
+
+
+def _submit(items: list[tuple[str, str, Verdict]], source: str) -> list[str]:
+    with open_queue() as q:
         return [
             q.submit(v, content_id=cid, surface=v.surface, text=text, source=source).id
             for cid, text, v in items
         ]
+
+
+@contextmanager
+def _lazy_bar(*columns: Any) -> Iterator[Callable[[str, float, float], None]]:
+    """A transient progress bar that appears on the first report, i.e. after the input checks,
+    so an error about the input prints alone on stderr."""
+    from rich.progress import Progress, TaskID
+
+    bar = Progress(*columns, console=console_err, transient=True)
+    tasks: list[TaskID] = []
+
+    def report(what: str, done: float, total: float) -> None:
+        if not tasks:
+            bar.start()
+            tasks.append(bar.add_task(what, total=total))
+        bar.update(tasks[0], description=what, completed=done, total=total)
+
+    try:
+        yield report
     finally:
-        engine.dispose()
+        if tasks:
+            bar.stop()
 
 
 @moderate_app.command("policies")
@@ -232,26 +252,14 @@ def moderate_train(
     """Train the fast classifier on OLID + Davidson (needs scikit-learn: the train extra)."""
     import importlib.util
 
-    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
 
     if importlib.util.find_spec("sklearn") is None:
         raise SoundstageError("training needs scikit-learn", hint="pip install 'soundstage[train]'")
     from soundstage.moderate.train import train
 
     columns = (TextColumn("{task.description:<24}"), BarColumn(), TimeElapsedColumn())
-    bar = Progress(*columns, console=console_err, transient=True)
-    tasks: list[TaskID] = []
-
-    def progress(what: str, done: float) -> None:
-        if not tasks:  # started by the first report, after the data checks passed
-            bar.start()
-            tasks.append(bar.add_task(what, total=1.0))
-        bar.update(tasks[0], description=what, completed=done)
-
-    try:
-        report = train(data, out, seed=seed, progress=progress)
-    finally:
-        if tasks:
-            bar.stop()
+    with _lazy_bar(*columns) as bar:
+        report = train(data, out, seed=seed, progress=lambda what, done: bar(what, done, 1.0))
     console.print(f"model written to {out}/", highlight=False)
     console.print_json(json.dumps(report.get("metrics", report), default=str))

@@ -7,15 +7,13 @@ append-only audit log with the reviewer's name.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import typer
 from rich.table import Table
 
-from soundstage.cli._app import console, state
-from soundstage.cli.moderate import moderate_app
+from soundstage.cli._app import console
+from soundstage.cli.moderate import moderate_app, open_queue
 
 queue_app = typer.Typer(help="The human review queue: claim, decide, appeal.", no_args_is_help=True)
 moderate_app.add_typer(queue_app, name="queue")
@@ -23,18 +21,6 @@ moderate_app.add_typer(queue_app, name="queue")
 REVIEWER = typer.Option(..., "--reviewer", "-r", help="Who is deciding (recorded in the log).")
 REASON = typer.Option(..., "--reason", help="Why, in a sentence the user will read.")
 CLAUSE = typer.Option(None, "--clause", help="The policy clause a block enforces.")
-
-
-@contextmanager
-def _queue() -> Iterator[Any]:
-    from soundstage.moderate.queue import ReviewQueue
-    from soundstage.store.db import open_store
-
-    engine = open_store(state.settings())
-    try:
-        yield ReviewQueue(engine)
-    finally:
-        engine.dispose()
 
 
 def _show(item: Any, as_json: bool) -> None:
@@ -68,7 +54,7 @@ def queue_list(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Items awaiting review, highest priority first, then oldest."""
-    with _queue() as q:
+    with open_queue() as q:
         items = q.pending(limit, surface)
     if as_json:
         console.print_json(json.dumps([i.to_dict() for i in items], ensure_ascii=False))
@@ -91,7 +77,7 @@ def queue_claim(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Assign the next item to you (never one you decided, when it comes back on appeal)."""
-    with _queue() as q:
+    with open_queue() as q:
         item = q.claim(reviewer, surface=surface)
     if item is None:
         console.print("nothing to review", highlight=False)
@@ -109,7 +95,7 @@ def queue_decide(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Decide an item you claimed."""
-    with _queue() as q:
+    with open_queue() as q:
         _show(q.decide(item_id, reviewer, decision, reason, clause), as_json)
 
 
@@ -121,7 +107,7 @@ def queue_appeal(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Appeal a decision: it reopens for a second reviewer."""
-    with _queue() as q:
+    with open_queue() as q:
         _show(q.appeal(item_id, appellant, reason), as_json)
 
 
@@ -135,7 +121,7 @@ def queue_decide_appeal(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Decide an appeal (a different reviewer from the first decision)."""
-    with _queue() as q:
+    with open_queue() as q:
         _show(q.decide_appeal(item_id, reviewer, decision, reason, clause), as_json)
 
 
@@ -149,14 +135,14 @@ def queue_report(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """A user report: it joins the same queue as automated flags."""
-    with _queue() as q:
+    with open_queue() as q:
         _show(q.report(content_id, reporter, reason, text, surface=surface), as_json)
 
 
 @queue_app.command("show")
 def queue_show(item_id: str = typer.Argument(...)) -> None:
     """An item and its full audit history."""
-    with _queue() as q:
+    with open_queue() as q:
         item, events = q.get(item_id), q.history(item_id)
     _show(item, False)
     table = Table("at", "actor", "action", "decision", "reason", box=None)
@@ -175,7 +161,7 @@ def queue_statement(
     """The DSA-style statement of reasons for an item's decision."""
     from soundstage.moderate.reasons import render_markdown
 
-    with _queue() as q:
+    with open_queue() as q:
         statement = q.statement_of_reasons(item_id)
     if as_json:
         console.print_json(json.dumps(statement, ensure_ascii=False, default=str))
@@ -186,5 +172,5 @@ def queue_statement(
 @queue_app.command("stats")
 def queue_stats() -> None:
     """Queue volume by status and source; appeal overturn rate."""
-    with _queue() as q:
+    with open_queue() as q:
         console.print_json(json.dumps(q.stats(), default=str))

@@ -56,6 +56,15 @@ def _no_extra(params: dict[str, Any], allowed: set[str], kind: str) -> None:
         )
 
 
+def _bool(params: dict[str, Any], key: str, default: bool) -> bool:
+    value = params.get(key, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise JobError(f"param {key!r} must be true or false, got {value!r}")
+
+
 # --- count ------------------------------------------------------------------------------
 
 

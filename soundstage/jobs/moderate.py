@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.errors import JobError, SoundstageError
-from soundstage.jobs.builtins import _no_extra
+from soundstage.jobs.builtins import _bool, _no_extra
 from soundstage.jobs.handlers import JobContext, handler
 from soundstage.jobs.outputs import atomic_write_json
 
@@ -52,18 +52,9 @@ def check_moderate_batch(params: dict[str, Any]) -> dict[str, Any]:
         "policy": spec,
         "surface": str(surface),
         "tier": tier,
-        "explain": _flag(params, "explain"),
-        "queue": _flag(params, "queue"),
+        "explain": _bool(params, "explain", False),
+        "queue": _bool(params, "queue", False),
     }
-
-
-def _flag(params: dict[str, Any], key: str) -> bool:
-    value = params.get(key, False)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    raise JobError(f"param {key!r} must be true or false, got {value!r}")
 
 
 @handler(KIND, check=check_moderate_batch)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.errors import JobError
-from soundstage.jobs.builtins import _no_extra
+from soundstage.jobs.builtins import _bool, _no_extra
 from soundstage.jobs.handlers import JobContext, handler
 from soundstage.jobs.outputs import atomic_write_json
 
@@ -157,15 +157,6 @@ def _min_value(value: Any) -> float | None:
     if not math.isfinite(number):
         raise JobError(f"param 'min_value' must be a finite number, got {value!r}")
     return number
-
-
-def _bool(params: dict[str, Any], key: str, default: bool) -> bool:
-    value = params.get(key, default)
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise JobError(f"param {key!r} must be true or false, got {value!r}")
 
 
 def _version(value: Any) -> str | None:

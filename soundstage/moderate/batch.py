@@ -21,7 +21,7 @@ from pathlib import Path
 
 from soundstage.errors import FormatError, SoundstageError
 from soundstage.fileio import replacing
-from soundstage.moderate.service import MAX_BYTES, Moderator, TextError, check_text
+from soundstage.moderate.service import MAX_BYTES, Moderator, TextError
 from soundstage.moderate.types import Verdict
 
 __all__ = ["COLUMN_PREFIX", "BatchResult", "moderate_csv", "read_csv_column"]
@@ -85,12 +85,6 @@ def moderate_csv(
     """Score `text_column` of `source` and write `out` atomically; see the module docstring."""
     header, rows = read_csv_column(source, text_column, id_column)
     texts = [row[text_column] or "" for row in rows]
-    try:
-        for index, text in enumerate(texts):
-            check_text(text, index)
-    except TextError as exc:
-        line = _line_of_row(source, exc.index)
-        raise FormatError.at(source, line, f"column {text_column}: {exc.message}") from None
     categories = list(moderator.classifier.categories)
     extra = [COLUMN_PREFIX + c for c in categories]
     extra += [COLUMN_PREFIX + k for k in ("decision", "reason", "lang", "supported")]
@@ -99,9 +93,11 @@ def moderate_csv(
     clash = sorted(set(extra) & set(header))
     if clash:
         raise FormatError.at(source, 1, f"the input already has columns {', '.join(clash)}")
-    if progress:
-        progress(0, len(texts))  # checks passed: the slow part starts
-    verdicts = moderator.check_many(texts, progress=progress)
+    try:  # every text is checked before any is scored (and before the first progress report)
+        verdicts = moderator.check_many(texts, progress=progress)
+    except TextError as exc:
+        line = _line_of_row(source, exc.index)
+        raise FormatError.at(source, line, f"column {text_column}: {exc.message}") from None
     with replacing(out) as tmp, tmp.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=header + extra)
         writer.writeheader()

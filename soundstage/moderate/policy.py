@@ -35,7 +35,7 @@ from typing import Any
 from soundstage.errors import FormatError, SoundstageError
 from soundstage.moderate.types import CATEGORIES, DECISIONS, SEVERITY, Decision, RuleHit
 
-__all__ = ["Policy", "Rule", "load_policy", "builtin_policies", "decide"]
+__all__ = ["Policy", "Rule", "builtin_policies", "decide", "load_policy", "read_policy"]
 
 BUILTIN_DIR = "policies"
 TOP_KEYS = {"name", "version", "description", "languages", "unsupported_language", "gate"}
@@ -109,10 +109,16 @@ def builtin_policies() -> list[str]:
 
 def load_policy(spec: str | Path = "community") -> Policy:
     """A built-in policy by name (`community`, `kids`, `release`) or a .toml/.yaml file."""
+    text, source, yaml = read_policy(spec)
+    return parse_policy(text, source, yaml=yaml)
+
+
+def read_policy(spec: str | Path) -> tuple[str, str, bool]:
+    """(text, source name, is YAML) of a policy, unparsed — Spark ships the text to executors."""
     path = Path(spec)
     if isinstance(spec, str) and not path.suffix and spec in builtin_policies():
         text = (resources.files("soundstage.moderate") / BUILTIN_DIR / f"{spec}.toml").read_text()
-        return parse_policy(text, f"<builtin:{spec}>", yaml=False)
+        return text, f"<builtin:{spec}>", False
     if not path.is_file():
         raise SoundstageError(
             f"no policy {str(spec)!r}: not a built-in name and no such file",
@@ -124,7 +130,7 @@ def load_policy(spec: str | Path = "community") -> Policy:
         raise FormatError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise SoundstageError(f"cannot read policy {path}: {exc.strerror or exc}") from None
-    return parse_policy(text, str(path), yaml=path.suffix.lower() in (".yaml", ".yml"))
+    return text, str(path), path.suffix.lower() in (".yaml", ".yml")
 
 
 def parse_policy(text: str, source: str, *, yaml: bool) -> Policy:

@@ -16,11 +16,10 @@ does not fail a job over billions. The session comes from `soundstage.recommend.
 from __future__ import annotations
 
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from soundstage.moderate.policy import BUILTIN_DIR, builtin_policies, parse_policy
+from soundstage.moderate.policy import parse_policy, read_policy
 from soundstage.moderate.service import MAX_BYTES, Moderator
 
 if TYPE_CHECKING:
@@ -29,14 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["moderate_frame", "result_fields"]
 
 OUTPUT = "moderation"
-
-
-def _policy_text(policy: str | Path) -> tuple[str, bool]:
-    if isinstance(policy, str) and policy in builtin_policies():
-        folder = resources.files("soundstage.moderate") / BUILTIN_DIR
-        return (folder / f"{policy}.toml").read_text(), False
-    path = Path(policy)
-    return path.read_text(encoding="utf-8"), path.suffix.lower() in (".yaml", ".yml")
 
 
 @lru_cache(maxsize=4)
@@ -79,8 +70,8 @@ def moderate_frame(
         raise SoundstageError(
             f"no column {text_column!r} in the DataFrame (columns: {', '.join(df.columns)})"
         )
-    text, yaml = _policy_text(policy)
-    parse_policy(text, str(policy), yaml=yaml).rules_for(surface)  # fail on the driver, early
+    text, source, yaml = read_policy(policy)
+    parse_policy(text, source, yaml=yaml).rules_for(surface)  # fail on the driver, early
     categories = Classifier.load(model).categories
     schema = ", ".join(f"`{name}` {kind}" for name, kind in result_fields(categories))
     model_arg = str(model) if model else ""
