@@ -446,35 +446,20 @@ class ReviewQueue:
             _check_holder(item, reviewer)
             _check_clause(item, decision, clause)
             now = utcnow()
-            conn.execute(
-                update(_ITEMS)
-                .where(_ITEMS.c.id == item_id)
-                .values(
-                    status="decided",
-                    decision=decision,
-                    reason=reason,
-                    clause=clause,
-                    decided_by=reviewer,
-                    decided_at=now,
-                    final_decision=decision,
-                    assignee=None,
-                    updated_at=now,
-                )
-            )
-            _log(
+            _record_decision(
                 conn,
-                item_id,
+                item,
                 now,
-                f"human:{reviewer}",
-                "human",
+                reviewer,
                 "decided",
-                item.text_sha256,
+                (decision, reason, clause),
+                {"automated_decision": item.automated_decision},
+                status="decided",
                 decision=decision,
                 reason=reason,
                 clause=clause,
-                policy=item.policy,
-                model=item.model,
-                details={"automated_decision": item.automated_decision},
+                decided_by=reviewer,
+                decided_at=now,
             )
         return self.get(item_id)
 
@@ -550,33 +535,18 @@ class ReviewQueue:
             _check_clause(item, decision, clause)
             outcome = "upheld" if decision == item.decision else "overturned"
             now = utcnow()
-            conn.execute(
-                update(_ITEMS)
-                .where(_ITEMS.c.id == item_id)
-                .values(
-                    status="closed",
-                    appeal_outcome=outcome,
-                    appeal_decided_by=reviewer,
-                    appeal_decided_at=now,
-                    final_decision=decision,
-                    assignee=None,
-                    updated_at=now,
-                )
-            )
-            _log(
+            _record_decision(
                 conn,
-                item_id,
+                item,
                 now,
-                f"human:{reviewer}",
-                "human",
+                reviewer,
                 "appeal_decided",
-                item.text_sha256,
-                decision=decision,
-                reason=reason,
-                clause=clause,
-                policy=item.policy,
-                model=item.model,
-                details={"outcome": outcome, "previous": item.decision},
+                (decision, reason, clause),
+                {"outcome": outcome, "previous": item.decision},
+                status="closed",
+                appeal_outcome=outcome,
+                appeal_decided_by=reviewer,
+                appeal_decided_at=now,
             )
         return self.get(item_id)
 
@@ -663,6 +633,40 @@ def _reported_by(conn: Connection, item_id: str, actor: str) -> bool:
         _EVENTS.c.item_id == item_id, _EVENTS.c.action == "reported", _EVENTS.c.actor == actor
     )
     return conn.execute(stmt.limit(1)).first() is not None
+
+
+def _record_decision(
+    conn: Connection,
+    item: QueueItem,
+    now: datetime,
+    reviewer: str,
+    action: str,
+    decided: tuple[str, str, str | None],
+    details: dict[str, Any],
+    **columns: Any,
+) -> None:
+    """A human decision (first or on appeal): the item's new state, then its audit event."""
+    decision, reason, clause = decided
+    conn.execute(
+        update(_ITEMS)
+        .where(_ITEMS.c.id == item.id)
+        .values(final_decision=decision, assignee=None, updated_at=now, **columns)
+    )
+    _log(
+        conn,
+        item.id,
+        now,
+        f"human:{reviewer}",
+        "human",
+        action,
+        item.text_sha256,
+        decision=decision,
+        reason=reason,
+        clause=clause,
+        policy=item.policy,
+        model=item.model,
+        details=details,
+    )
 
 
 def _log(
