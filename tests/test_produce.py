@@ -18,6 +18,7 @@ from soundstage.script.types import Screenplay
 
 LOGLINE = "A retired lighthouse keeper discovers that a smuggler has stolen the great lens."
 SMALL = ("--minutes", "2", "--seed", "3", "--author", "Sam Writer", "--genre", "thriller")
+SMALL += ("--model", "embedded")  # the machinery, with the fast model (see conftest)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:

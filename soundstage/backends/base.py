@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from soundstage.errors import SamplingError
@@ -81,6 +81,9 @@ class TextBackend(abc.ABC):
 
     model: str
     spec: str = field(default="", compare=False)
+    # The prompt format an instruct model was tuned on ("chatml"), or "" for plain text models.
+    # Writers that prefill an answer (the guided writer) need it; chat APIs hide it.
+    chat_format: str = field(default="", compare=False)
 
     @abc.abstractmethod
     def _stream(self, prompt: str, sampling: Sampling) -> Iterator[Chunk]:
@@ -116,6 +119,32 @@ class TextBackend(abc.ABC):
 
     def complete_sampling(self, prompt: str, sampling: Sampling) -> Completion:
         return self._drain(self._stream(prompt, sampling))
+
+    def sample(
+        self,
+        prompt: str,
+        n: int,
+        sampling: Sampling,
+        pattern: str | None = None,
+        penalty_window: int = 0,
+    ) -> list[Completion]:
+        """n completions of one prompt; with `pattern`, each is cut to what the regex allows.
+
+        `penalty_window`: backends that can (local) make tokens from the prompt's last that
+        many tokens, and the answer's own, less likely; others ignore it.
+
+        Backends that see the model's logits (local) constrain every token, so an answer
+        always matches. This fallback samples freely with seeds seed, seed+1, … and keeps
+        the longest prefix of each answer that can still match; the caller validates.
+        """
+        out: list[Completion] = []
+        for i in range(n):
+            seed = None if sampling.seed is None else sampling.seed + i
+            done = self.complete_sampling(prompt, replace(sampling, seed=seed))
+            if pattern is not None:
+                done = replace(done, text=longest_match(pattern, done.text, sampling.stop))
+            out.append(done)
+        return out
 
     def chat_stream(self, messages: Sequence[Message], sampling: Sampling) -> Iterator[Chunk]:
         """Stream a chat reply. Default: render the messages into a completion prompt."""
@@ -156,6 +185,21 @@ class TextBackend(abc.ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def longest_match(pattern: str, text: str, stops: Sequence[str] = ()) -> str:
+    """The longest prefix of `text` (plus a stop string, if one ended it) that `pattern`
+    matches in full, or failing that the longest it could still grow into."""
+    import regex
+
+    compiled = regex.compile(pattern, regex.DOTALL)
+    for stop in ("", *stops):
+        if compiled.fullmatch(text + stop):
+            return text + stop
+    end = len(text)
+    while end > 0 and compiled.fullmatch(text[:end], partial=True) is None:
+        end -= 1
+    return text[:end]
 
 
 def render_chat(messages: Sequence[Message]) -> tuple[str, tuple[str, ...]]:

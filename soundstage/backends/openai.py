@@ -69,7 +69,7 @@ class OpenAIBackend(TextBackend):
     ) -> OpenAIBackend:
         """Build from a spec's parts; the key, timeout and retries come from settings."""
         settings = settings if settings is not None else load_settings()
-        url, api = _split_options(base_url, spec)
+        url, api, template = _split_options(base_url, spec)
         key, source = _find_key(settings)
         return cls(
             model=model,
@@ -78,6 +78,7 @@ class OpenAIBackend(TextBackend):
             api_key=key,
             key_source=source,
             api=api,
+            chat_format=template if api == "completions" else "",
             timeout=settings.request_timeout,
             max_retries=settings.max_retries,
         )
@@ -283,20 +284,25 @@ class OpenAIBackend(TextBackend):
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _split_options(base_url: str, spec: str) -> tuple[str, Api]:
-    """Take `?api=chat` off the URL; any other option is a spec error."""
+def _split_options(base_url: str, spec: str) -> tuple[str, Api, str]:
+    """Take `?api=chat|completions` and `?template=chatml` off the URL; anything else is an
+    error."""
     parts = urlsplit(base_url)
     options = parse_qs(parts.query, keep_blank_values=True)
     api: Api = "completions"
+    template = ""
     for name, values in options.items():
         value = values[-1]
-        if name != "api" or value not in ("chat", "completions"):
+        if name == "api" and value in ("chat", "completions"):
+            api = "chat" if value == "chat" else "completions"
+        elif name == "template" and value == "chatml":
+            template = value
+        else:
             raise BackendSpecError(
                 f"unknown option {name}={value} in backend spec {spec!r}",
-                hint="the only option is ?api=chat or ?api=completions",
+                hint="the options are ?api=chat|completions and ?template=chatml",
             )
-        api = "chat" if value == "chat" else "completions"
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), api
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), api, template
 
 
 def _find_key(settings: Settings) -> tuple[str | None, str | None]:

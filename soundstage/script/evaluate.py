@@ -41,6 +41,7 @@ from soundstage.errors import FormatError
 from soundstage.script.elements import Document, Element, Kind
 from soundstage.script.emphasis import parse_emphasis
 from soundstage.script.fountain import parse_fountain, write_fountain
+from soundstage.script.language import Language, measure
 from soundstage.script.report import estimate_pages
 from soundstage.script.types import Screenplay
 
@@ -131,6 +132,7 @@ class Evaluation:
     diversity_equal: Diversity  # the first EQUAL_TOKENS dialogue tokens (or all, if fewer)
     loops: Loops
     consistency: Consistency
+    language: Language  # non-words, archaic words, logline coverage, action share, voices
 
     @property
     def valid(self) -> bool:
@@ -157,16 +159,25 @@ def _rounded(value: Any) -> Any:
 # -- the checks ----------------------------------------------------------------------------
 
 
-def evaluate(doc: Document, screenplay: Screenplay | None = None) -> Evaluation:
-    """All checks on one script; `screenplay` adds the id-based consistency check."""
+def evaluate(
+    doc: Document, screenplay: Screenplay | None = None, logline: str | None = None
+) -> Evaluation:
+    """All checks on one script; `screenplay` adds the id-based consistency check.
+
+    The logline (for coverage) is the screenplay's, else `logline`, else the title page's
+    Notes, where our exports keep it."""
     dialogue = [t for e in doc.elements if e.kind is Kind.DIALOGUE for t in tokens(e.text)]
+    if logline is None:
+        logline = screenplay.logline if screenplay else dict(doc.title_page).get("Notes", "")
+    pages = estimate_pages(doc)
     return Evaluation(
         format=check_format(doc),
-        pages=estimate_pages(doc),
+        pages=pages,
         diversity=diversity(dialogue),
         diversity_equal=diversity(dialogue[:EQUAL_TOKENS]),
         loops=find_loops(doc),
         consistency=check_consistency(doc, screenplay),
+        language=measure(doc, logline, pages),
     )
 
 

@@ -59,8 +59,12 @@ def entity_texts(sp: Screenplay) -> dict[tuple[Level, str], str]:
     for p in sp.places:
         out[("places", p.name)] = p.description
     for scene_id, d in sp.dialogue.items():
-        lines = [f"{sp.character(ln.speaker).cue}: {ln.text}" for ln in d.lines]
-        out[("dialogue", scene_id)] = "\n".join(([d.action] if d.action else []) + lines)
+        lines: list[str] = [d.action] if d.action else []
+        for ln in d.lines:
+            lines.append(f"{sp.character(ln.speaker).cue}: {ln.text}")
+            if ln.action:
+                lines.append(ln.action)
+        out[("dialogue", scene_id)] = "\n".join(lines)
     return out
 
 

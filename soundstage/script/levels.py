@@ -85,7 +85,7 @@ def find_character(sp: Screenplay, name: str) -> Character | None:
 def character_text(c: Character) -> str:
     return (
         f"Id: {c.id}\nName: {c.name}\nPronouns: {c.pronouns}\nGender: {c.gender}\n"
-        f"Role: {c.role}\nDescription: {c.description}"
+        f"Role: {c.role}\nDescription: {c.description}\nVoice: {c.voice}"
     )
 
 
@@ -104,10 +104,13 @@ def place_text(p: Place) -> str:
 
 
 def dialogue_text(sp: Screenplay, d: Dialogue) -> str:
-    parts = []
+    """Speeches as 'CUE: (parenthetical) text'; action lines as '[…]' paragraphs."""
+    parts = [f"[{d.action}]"] if d.action else []
     for line in d.lines:
         paren = f"({line.parenthetical}) " if line.parenthetical else ""
         parts.append(f"{sp.character(line.speaker).cue}: {paren}{line.text}")
+        if line.action:
+            parts.append(f"[{line.action}]")
     return "\n\n".join(parts)
 
 
@@ -137,7 +140,7 @@ def to_text(sp: Screenplay, level: Level, entity: str | None = None) -> str:
 
 
 def parse_characters(sp: Screenplay, text: str, where: str) -> list[Character]:
-    keys = ("Id", "Name", "Pronouns", "Gender", "Role", "Description")
+    keys = ("Id", "Name", "Pronouns", "Gender", "Role", "Description", "Voice")
     out: list[Character] = []
     for line, b in blocks(text, keys, where):
         if not b.get("Name"):
@@ -158,6 +161,7 @@ def parse_characters(sp: Screenplay, text: str, where: str) -> list[Character]:
                 b.get("Pronouns", ""),
                 b.get("Gender", ""),
                 cast(Role, role),
+                b.get("Voice", ""),
             )
         )
     if not out:
@@ -213,10 +217,21 @@ def parse_dialogue(sp: Screenplay, scene: Scene, text: str, where: str) -> Dialo
 
     A line whose name part is in capitals ("BOB: …") is always a cue, so an unknown or
     absent speaker is an error rather than text silently added to the previous speech.
+    A '[…]' line is action: before the first speech it opens the scene, after a speech it
+    follows that speech.
     """
     lines: list[Line] = []
+    opening: list[str] = []
     for number, raw in enumerate(text.splitlines(), 1):
         stripped = raw.strip()
+        if stripped.startswith("[") and stripped.endswith("]") and len(stripped) > 2:
+            act = stripped[1:-1].strip()
+            if not lines:
+                opening.append(act)
+            else:
+                last = lines[-1]
+                lines[-1] = replace(last, action=f"{last.action} {act}".strip())
+            continue
         match = SPEECH.match(stripped)
         person = find_character(sp, match.group(1)) if match else None
         if match and person is None and match.group(1).isupper():
@@ -238,4 +253,5 @@ def parse_dialogue(sp: Screenplay, scene: Scene, text: str, where: str) -> Dialo
     for index, line in enumerate(lines, 1):
         if not line.text:
             raise FormatError.at(where, None, f"speech {index} ({line.speaker}) has no text")
-    return Dialogue(scene.id, tuple(lines), sp.dialogue.get(scene.id, Dialogue(scene.id)).action)
+    kept = sp.dialogue.get(scene.id, Dialogue(scene.id)).action
+    return Dialogue(scene.id, tuple(lines), " ".join(opening) if opening else kept)

@@ -90,5 +90,7 @@ def render(screenplay: Screenplay, *, draft_date: str = "") -> Document:
             if line.parenthetical:
                 out.append(Element(Kind.PARENTHETICAL, f"({line.parenthetical})"))
             out.append(Element(Kind.DIALOGUE, line.text))
+            if line.action:
+                out.append(Element(Kind.ACTION, line.action))
     out.append(Element(Kind.CENTERED, "THE END"))
     return doc

@@ -27,8 +27,9 @@ from sqlalchemy.orm import Session
 from soundstage.backends.base import TextBackend
 from soundstage.errors import SoundstageError
 from soundstage.script import levels
+from soundstage.script.controls import check_controls, check_logline
 from soundstage.script.dialogue import DialogueWriter, scene_budget
-from soundstage.script.fewshot import FewShotWriter, uses_instructions
+from soundstage.script.guided import GuidedWriter, speeches_for
 from soundstage.script.history import (
     Intervention,
     InterventionLog,
@@ -45,6 +46,7 @@ from soundstage.script.planner import (
 )
 from soundstage.script.structures import beats, scene_count
 from soundstage.script.types import LEVELS, Controls, Level, Line, Place, Scene, Screenplay
+from soundstage.script.writers import Writer, choose_writer
 from soundstage.store.schema import Project, ProjectVersion, utcnow
 
 Stale = frozenset[tuple[str, str]]
@@ -150,9 +152,8 @@ class WritersRoom:
     # --- storage ---------------------------------------------------------------------------
 
     def new(self, name: str, logline: str, controls: Controls, seed: int = 1) -> Draft:
-        from soundstage.produce import check_inputs
-
-        text = check_inputs(logline, controls)
+        text = check_logline(logline)
+        controls = check_controls(controls)
         sp = Screenplay(text, controls=controls, author=self.author, model=self.backend.model)
         pid = secrets.token_hex(6)
         with Session(self.engine) as s, s.begin():
@@ -303,11 +304,9 @@ class WritersRoom:
         prompt = self._prompts.get(lvl, "")
         return self._commit(draft, sp, op, lvl, lvl, self.model, prompt, stale=stale)
 
-    def _fewshot(self) -> FewShotWriter | None:
-        """The few-shot writer for instruction-following backends; None for the embedded model."""
-        if not uses_instructions(self.backend):
-            return None
-        return FewShotWriter(self.backend, on_call=self._remember)
+    def _fewshot(self) -> Writer | None:
+        """The guided or few-shot writer for instruct backends; None for drama-lm."""
+        return choose_writer(self.backend, on_call=self._remember)
 
     def _remember(self, level: str, prompt: str, _answer: object) -> None:
         self._prompts[level] = prompt
@@ -332,7 +331,15 @@ class WritersRoom:
 
             sp = copy(draft.screenplay)
             fewshot = self._fewshot()
-            if fewshot is not None and not extend:
+            if isinstance(fewshot, GuidedWriter):
+                # The guided writer continues a scene itself: it sees the speeches so far.
+                start = sp.dialogue[scene.id].lines if extend and scene.id in sp.dialogue else ()
+                more = max(3, speeches_for(sp.controls.minutes, len(sp.scenes)) // 2)
+                sp.dialogue[scene.id] = fewshot.dialogue(
+                    sp, scene, seed + i, start=start, speeches=more if extend else None
+                )
+                prompts.append(self._prompts.get("dialogue", ""))
+            elif fewshot is not None and not extend:
                 sp.dialogue[scene.id] = fewshot.dialogue(sp, scene, seed + i)
                 prompts.append(self._prompts.get("dialogue", ""))
             else:
@@ -379,8 +386,6 @@ class WritersRoom:
 
     def edit(self, project: str, level: str, entity: str | None, text: str) -> Draft:
         """Replace a level, or one entity of it, with hand-written text."""
-        from soundstage.produce import check_inputs
-
         lvl = levels.check_level(level)
         draft = self.load(project)
         sp = copy(draft.screenplay)
@@ -388,7 +393,7 @@ class WritersRoom:
         if entity:
             self._entity(sp, lvl, entity)
         if lvl == "logline":
-            sp.logline = check_inputs(text, sp.controls)
+            sp.logline = check_logline(text)
         elif lvl == "title":
             title = " ".join(text.split())
             if not 0 < len(title) <= 200:

@@ -45,6 +45,7 @@ class Character:
     pronouns: str = ""  # declared, e.g. "she/her"; never inferred
     gender: str = ""  # declared, free text; "" when not stated
     role: Role = "supporting"
+    voice: str = ""  # how they talk, for the dialogue prompt: "clipped, dry, never asks twice"
 
     @property
     def cue(self) -> str:
@@ -74,6 +75,7 @@ class Line:
     speaker: str  # Character id
     text: str
     parenthetical: str = ""  # without the parentheses
+    action: str = ""  # stage business printed after the speech, before the next cue
 
 
 @dataclass(frozen=True)

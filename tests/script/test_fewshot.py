@@ -44,7 +44,7 @@ LOGLINE = (
     "A lighthouse keeper who has not left her island in thirty years must row to the "
     "mainland to win back the lamp's stolen lens before the winter storms."
 )
-CONTROLS = Controls(genre="drama", tone="stubborn", rating="PG", minutes=6, structure="three-act")
+CONTROLS = Controls(genre="drama", tone="tense", rating="PG", minutes=6, structure="three-act")
 SHEET = ["Setup", "Inciting Incident", "Climax"]  # allocate("three-act", scene_count(6))
 
 MAREN = Character("maren-holt", "Maren Holt", "(60s) The island's last keeper.", "she/her")

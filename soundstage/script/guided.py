@@ -1,0 +1,538 @@
+"""The guided writer: a small instruct model fills a screenplay's fields one at a time.
+
+A 135M-parameter model cannot be trusted with a format. It can be trusted with one short
+field at a time when the rest is written for it. So every level is a form the pipeline
+writes and the model completes, field by field, in the assistant's turn of a ChatML
+prompt whose user message is the story bible (logline, genre/tone/rating direction, the
+cast with voices, earlier scenes):
+
+    title        Title: ____
+    characters   Character 2 (antagonist) / Name: ____ / Gender: ____ / Age: __ /
+                 Role: ____ / Description: ____ / Voice: ____       (one character at a time)
+    scenes       Scene 3 (Midpoint: a reversal raises the stakes) / Place: INT. ____ /
+                 Time: ____ / Characters: ____ / What happens: ____  (one per structure beat)
+    places       Description: ____                                  (one per place)
+    dialogue     the scene in screenplay form; *we* write each cue (the speaker chosen by id)
+                 and say whether the next element is a speech or an action line
+
+Each field has a regular expression. With the local backend every token is constrained to
+it (see `backends/local.py`), so answers always parse; other backends sample freely and
+are cut to the longest part that matches, with a fallback when nothing does. Each field is
+sampled `candidates` times in one batch and the best is kept by `Reranker` (relevance to
+the beat or logline, consistency with the speaker's sheet, novelty against the scene so
+far). Dramatron's loop guard is kept: a speech that repeats an earlier one is never chosen.
+
+The prompts share their beginning (the bible), so the local backend's prefix cache makes
+each further field cost only its own tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+from soundstage.backends.base import Completion, Message, Sampling, TextBackend
+from soundstage.script.controls import GENRES, direction
+from soundstage.script.rerank import Reranker
+from soundstage.script.structures import Beat, allocate, scene_count
+from soundstage.script.types import (
+    Character,
+    Controls,
+    Dialogue,
+    Line,
+    Place,
+    Role,
+    Scene,
+    Screenplay,
+    slug,
+)
+
+__all__ = ["GuidedWriter", "uses_guided"]
+
+SYSTEM = (
+    "You are an award-winning screenwriter. You write short films in modern, plain, concrete "
+    "English: action lines in the present tense that show what we see and hear, and natural "
+    "dialogue in which people want things from each other. You answer in exactly the form "
+    "you are asked for."
+)
+EXAMPLE_NAMES = frozenset({"Rosa", "Victor", "Delgado", "Hale"})
+ROLE_ORDER: tuple[Role, ...] = ("protagonist", "antagonist", "ally", "mentor", "supporting")
+ROLE_HELP = {
+    "protagonist": "the main character: the person the logline is about",
+    "antagonist": "the person who opposes the protagonist (the logline's opponent, if any)",
+    "ally": "someone who helps the protagonist",
+    "mentor": "someone older or wiser who advises the protagonist",
+    "supporting": "someone in the protagonist's world",
+}
+NAME = r" (?!The |A |An |Mr |Mrs |Ms |Dr )[A-Z][a-z]{2,9} (Mc|O')?[A-Z][a-z]{2,11}\n"
+SENTENCE = r" [A-Z][^\n<>*#\[\]{}_|]{15,260}[.!?]\n"
+PHRASE = r" [a-zA-Z][^\n<>*#\[\]{}_|.]{3,70}\n"
+PLACE = r" (the |a |an )?[a-z][a-z' ]{2,30}[a-z]\n"
+JOB = r" [a-z][a-z -]{2,40}[a-z]\n"
+VOICE = r" [a-z][a-z ,-]{3,60}[a-z]\n"
+FALLBACK_NAMES = ("Ada Quill", "Tomas Reyes", "Noor Haddad", "Kwame Mensah", "Wren Calder")
+SPEECH = r" ?[A-Z\"'¿¡][^\n<>*#\[\]{}_|:]{1,220}[.!?\"'-]\n"
+ACTION = r" ?[A-Z][a-z' ,][^\n<>*#\[\]{}_|]{10,280}[.!]\n"
+# Overused by small models whatever the story: a name from this list is dropped when
+# another candidate remains.
+STOCK_NAMES = frozenset(
+    "Jack Emily Sarah John Jameson Lily Max Alex Sam Samantha Emma Mia Jake Tom".split()
+)
+
+Call = Callable[[str, str, Completion], None]  # (level, prompt, completion)
+
+
+def uses_guided(backend: TextBackend) -> bool:
+    """True for backends whose prompt format we know (local; openai with ?template=chatml)."""
+    return backend.chat_format == "chatml"
+
+
+def brief(controls: Controls) -> str:
+    return f"A {controls.tone} {controls.genre} short film."
+
+
+def cast_size(controls: Controls) -> int:
+    return 3 if controls.minutes <= 10 else 4 if controls.minutes <= 30 else 5
+
+
+def _first(name: str) -> str:
+    return name.split()[0]
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.strip().split())
+
+
+def _copies_logline(text: str, logline: str, n: int = 6) -> bool:
+    """True when `text` repeats n or more consecutive words of the logline."""
+    a = re.findall(r"[a-z']+", text.lower())
+    b = " ".join(re.findall(r"[a-z']+", logline.lower()))
+    return any(" ".join(a[i : i + n]) in b for i in range(max(0, len(a) - n + 1)))
+
+
+@dataclass
+class GuidedWriter:
+    """Writes every level field by field; `plan()` gives levels 1–5, `dialogue()` level 6."""
+
+    backend: TextBackend
+    candidates: int = 3
+    temperature: float = 0.8
+    top_p: float = 0.95
+    on_call: Call | None = field(default=None, repr=False, compare=False)
+    reranker: Reranker = field(default_factory=Reranker, repr=False)
+    tokens: int = field(default=0, init=False)  # completion tokens generated so far
+
+    # -- one field -------------------------------------------------------------------------
+
+    def prompt(self, user: str, prefill: str) -> str:
+        messages = [Message("system", SYSTEM), Message("user", user)]
+        if self.backend.chat_format == "chatml":
+            from soundstage.backends.local import chatml
+
+            return chatml(messages, prefill)
+        return f"{SYSTEM}\n\n{user}\n\n{prefill}"
+
+    def ask(
+        self,
+        level: str,
+        user: str,
+        prefill: str,
+        pattern: str,
+        *,
+        seed: int,
+        max_tokens: int,
+        n: int | None = None,
+        penalty_window: int = 0,
+    ) -> list[str]:
+        """Candidates for one field, stripped, each matching `pattern` (possibly none)."""
+        import regex
+
+        prompt = self.prompt(user, prefill)
+        sampling = Sampling(
+            max_tokens=max_tokens,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            stop=("\n",),
+            seed=seed,
+        )
+        outs = self.backend.sample(prompt, n or self.candidates, sampling, pattern, penalty_window)
+        compiled = regex.compile(pattern, regex.DOTALL)
+        good: list[str] = []
+        for out in outs:
+            self.tokens += out.completion_tokens
+            if self.on_call is not None:
+                self.on_call(level, prompt, out)
+            text = out.text if out.text.endswith("\n") else out.text + "\n"
+            if compiled.fullmatch(text):
+                good.append(_clean(text))
+        return good
+
+    def bible(self, sp: Screenplay, *, cast: bool = True) -> str:
+        parts = [f"Logline: {sp.logline}", direction(sp.controls)]
+        if sp.title:
+            parts.append(f"Title: {sp.title}")
+        if cast and sp.characters:
+            parts.append("Characters:")
+            parts += [f"- {self.sheet(c)}" for c in sp.characters]
+        return "\n".join(parts)
+
+    # -- the plan form: title, characters and outline as one growing answer ---------------------
+
+    def plan_request(self, sp: Screenplay) -> str:
+        n = cast_size(sp.controls)
+        total = scene_count(sp.controls.minutes)
+        return (
+            f"Logline: {sp.logline}\n{direction(sp.controls)}\n\n"
+            f"Plan this film: a title, {n} characters (first the protagonist the logline is "
+            f"about, then the antagonist who opposes them, then the others), and {total} scenes "
+            "that tell the logline's story from beginning to end, in the places the logline "
+            "suggests. Use the form of the example."
+        )
+
+    @staticmethod
+    def character_form(c: Character, n: int) -> str:
+        age = re.match(r"\((\d+)\)\s*", c.description)
+        rest = c.description[age.end() :] if age else c.description
+        job, _, wants = rest.partition(". ")
+        return (
+            f"Character {n} ({c.role})\nName: {c.name}\nGender: {c.gender or 'woman'}\n"
+            f"Age: {age.group(1) if age else '40'}\nOccupation: {job}\n"
+            f"Wants: {wants or rest}\nVoice: {c.voice}\n\n"
+        )
+
+    def plan_form(self, sp: Screenplay, *, cast: bool = True, scenes: Sequence[Scene] = ()) -> str:
+        form = f"Title: {sp.title}\n\n" if sp.title else "Title:"
+        if cast:
+            form += "".join(self.character_form(c, i) for i, c in enumerate(sp.characters, 1))
+        for i, sc in enumerate(scenes, 1):
+            names = ", ".join(_first(sp.character(c).name) for c in sc.characters)
+            ie, time = sc.time.split("|") if "|" in sc.time else ("INT", sc.time)
+            form += (
+                f"Scene {i} ({sc.plot_element})\nPlace: {ie}. {sc.place}\nTime: {time}\n"
+                f"Characters: {names}\nWhat happens: {sc.beat}\n\n"
+            )
+        return form
+
+    @staticmethod
+    def sheet(c: Character) -> str:
+        voice = f" Voice: {c.voice}." if c.voice else ""
+        return f"{c.name.upper()} ({c.role}), {c.description}{voice}"
+
+    # -- level 1: title ----------------------------------------------------------------------
+
+    def title(self, sp: Screenplay, seed: int = 0) -> str:
+        pattern = r" [A-Z][A-Za-z'-]*( [A-Za-z'-]+){0,4}\n"
+        user = self.plan_request(sp)
+        found = self.ask("title", user, "Title:", pattern, seed=seed, max_tokens=12, n=4)
+        found = [t for t in found if t.lower() != sp.logline.lower()[: len(t)]] or found
+        found = [t for t in found if "Midnight Dough" not in t] or found
+        if not found:
+            return sp.logline.split(".")[0][:40].title()
+        best = found[self.reranker.best(found, about=sp.logline, words=(2, 5))]
+        return " ".join(w if w.isupper() else w[:1].upper() + w[1:] for w in best.split())
+
+    # -- level 2: characters -----------------------------------------------------------------
+
+    def characters(self, sp: Screenplay, seed: int = 0) -> list[Character]:
+        out: list[Character] = []
+        for i in range(cast_size(sp.controls)):
+            role = ROLE_ORDER[min(i, len(ROLE_ORDER) - 1)]
+            draft = replace(sp, characters=out)
+            out.append(self.character(draft, role, seed + 101 * i))
+        return out
+
+    def character(self, sp: Screenplay, role: Role, seed: int) -> Character:
+        """One more character for the role, consistent with the cast so far."""
+        n = len(sp.characters) + 1
+        so_far = "".join(f"- {c.name}, {c.description} ({c.role})\n" for c in sp.characters)
+        user = (
+            f"Logline: {sp.logline}\n{brief(sp.controls)}\n"
+            + (f"Characters so far:\n{so_far}" if so_far else "")
+            + f"\nCreate the {role} of this film: {ROLE_HELP[role]}. Answer in this form:\n"
+            "Name:\nGender:\nAge:\nOccupation:\nWants:\nVoice:"
+        )
+        form = "Name:"
+        taken = {_first(c.name) for c in sp.characters} | {
+            c.name.split()[-1] for c in sp.characters
+        }
+        names = self.ask("characters", user, form, NAME, seed=seed, max_tokens=10, n=4)
+        names = [x for x in names if not set(x.split()) & (taken | EXAMPLE_NAMES)]
+        names = [x for x in names if _first(x) not in STOCK_NAMES] or names
+        name = names[0] if names else FALLBACK_NAMES[(n + seed) % len(FALLBACK_NAMES)]
+        form += f" {name}\nGender:"
+        genders = self.ask(
+            "characters", user, form, r" (woman|man)\n", seed=seed, max_tokens=3, n=1
+        )
+        gender = genders[0] if genders else "woman"
+        form += f" {gender}\nAge:"
+        ages = self.ask("characters", user, form, r" [1-8][0-9]\n", seed=seed, max_tokens=3, n=1)
+        age = ages[0] if ages else "40"
+        form += f" {age}\nOccupation:"
+        spans = logline_roles(sp.logline) if role in ("protagonist", "antagonist") else []
+        taken_jobs = {c.description.split(". ")[0].split(") ")[-1] for c in sp.characters}
+        spans = [x for x in spans if x not in taken_jobs]
+        job_re = " (" + "|".join(re.escape(x) for x in spans) + r")\n" if spans else JOB
+        jobs = self.ask("characters", user, form, job_re, seed=seed, max_tokens=10)
+        about = sp.logline if role == "protagonist" else f"{ROLE_HELP[role]}. {sp.logline}"
+        job = jobs[self.reranker.best(jobs, about=about, words=(1, 5))] if jobs else role
+        form += f" {job}\nWants:"
+        wants = self.ask("characters", user, form, SENTENCE, seed=seed, max_tokens=40)
+        wants = [d for d in wants if not _copies_logline(d, sp.logline)] or wants
+        want = self._pick(wants, f"{name}, {job}. {sp.logline}", [], words=(8, 28))
+        form += f" {want}\nVoice:"
+        voices = self.ask("characters", user, form, VOICE, seed=seed, max_tokens=12)
+        voice = self._pick(voices, want or job, [], words=(2, 8))
+        pronouns = "she/her" if gender == "woman" else "he/him"
+        description = f"({age}) {job.rstrip('.')}. {want}".strip()
+        return Character(slug(name), name, description, pronouns, gender, role, voice)
+
+    # -- level 3: scenes, with their places ----------------------------------------------------
+
+    def scenes(self, sp: Screenplay, seed: int = 0) -> tuple[list[Scene], list[Place]]:
+        sheet = allocate(sp.controls.structure, scene_count(sp.controls.minutes))
+        done: list[Scene] = []
+        for k, beat in enumerate(sheet):
+            done.append(self.scene(sp, done, beat, k, len(sheet), seed + 37 * k))
+        places = list(dict.fromkeys(s.place for s in done))
+        interior = {s.place: s.time.startswith("I") for s in done}
+        return (
+            [replace(s, time=s.time.split("|")[1]) for s in done],
+            [Place(p, "", interior[p]) for p in places],
+        )
+
+    def scene(
+        self, sp: Screenplay, done: Sequence[Scene], beat: Beat, k: int, total: int, seed: int
+    ) -> Scene:
+        """Scene k of the outline: place, time, who is there and what happens."""
+        end = " This is the last scene: the conflict is resolved." if k == total - 1 else ""
+        cast = "".join(f"- {c.name}, {c.description} ({c.role})\n" for c in sp.characters)
+        story = "".join(f"Scene {i}: {s.place.lower()}. {s.beat}\n" for i, s in enumerate(done, 1))
+        user = (
+            f"Logline: {sp.logline}\n{brief(sp.controls)}\nCharacters:\n{cast}"
+            + (f"The story so far:\n{story}" if story else "")
+            + f"\nPlan scene {k + 1} of {total}: {beat.purpose}.{end} Answer in this form:\n"
+            "Place:\nTime:\nCharacters:\nWhat happens:"
+        )
+        form = "Place:"
+        places = self.ask("scenes", user, form, PLACE, seed=seed, max_tokens=10)
+        known = [s.place.lower() for s in done]
+        place = self._pick(places, f"{sp.logline} {beat.purpose}", [], words=(1, 4))
+        place = next((p for p in known if p in places), place)
+        genre = GENRES.get(sp.controls.genre, GENRES["drama"])
+        place = (place or genre.places[k % len(genre.places)]).upper().removeprefix("THE ")
+        inside = self.ask(
+            "scenes",
+            user,
+            form + f" {place.lower()}\nInside or outside:",
+            r" (inside|outside)\n",
+            seed=seed,
+            max_tokens=3,
+            n=1,
+        )
+        ie = "EXT" if inside and inside[0] == "outside" else "INT"
+        heading = place.lower()
+        form += f" {heading}\nTime:"
+        times = self.ask(
+            "scenes", user, form, r" (DAY|NIGHT|MORNING|EVENING)\n", seed=seed, max_tokens=3, n=1
+        )
+        time = times[0] if times else "DAY"
+        firsts = [_first(c.name) for c in sp.characters]
+        alt = "|".join(re.escape(f) for f in firsts)
+        least = 2 if len(firsts) > 1 else 1
+        who_re = rf" ({alt})(, ({alt})){{{least - 1},2}}\n"
+        form += f" {time}\nCharacters:"
+        whos = self.ask("scenes", user, form, who_re, seed=seed, max_tokens=12, n=2)
+        present = [f for f in (whos[0].split(", ") if whos else firsts[:2]) if f in firsts]
+        present = list(dict.fromkeys(present))
+        if k == 0 and firsts[0] not in present:
+            present.insert(0, firsts[0])
+        form += f" {', '.join(present)}\nWhat happens:"
+        beats = self.ask("scenes", user, form, SENTENCE, seed=seed, max_tokens=60)
+        beats = [b for b in beats if not _copies_logline(b, sp.logline, 8)] or beats
+        about = f"{beat.purpose}. {sp.logline}"
+        text = self._pick(beats, about, [s.beat for s in done], words=(10, 40))
+        text = text or f"{present[0]}: {beat.purpose}."
+        ids = tuple(c.id for f in present for c in sp.characters if _first(c.name) == f)
+        return Scene(f"s{k + 1}", place.strip(), beat.name, text, ids, f"{ie}|{time}")
+
+    # -- level 4: places ------------------------------------------------------------------------
+
+    def places(self, sp: Screenplay, seed: int = 0) -> list[Place]:
+        out = []
+        for i, p in enumerate(sp.places):
+            if p.description:
+                out.append(p)
+                continue
+            scenes = [s for s in sp.scenes if s.place == p.name]
+            what = scenes[0].beat if scenes else ""
+            user = (
+                self.bible(sp, cast=False)
+                + f"\n\nDescribe the place {('INT. ' if p.interior else 'EXT. ') + p.name} in "
+                f"one vivid sentence for the screenplay, as we first see it. Later here: {what}"
+            )
+            found = self.ask("places", user, "Description:", SENTENCE, seed=seed + i, max_tokens=40)
+            best = (
+                found[self.reranker.best(found, about=p.name.lower(), words=(8, 25))]
+                if found
+                else ""
+            )
+            out.append(replace(p, description=best))
+        return out
+
+    # -- level 6: dialogue ----------------------------------------------------------------------
+
+    def scene_prompt(self, sp: Screenplay, scene: Scene) -> str:
+        index = next(i for i, s in enumerate(sp.scenes) if s.id == scene.id)
+        earlier = sp.scenes[max(0, index - 3) : index]
+        recap = " ".join(
+            f"Scene {index - len(earlier) + i + 1}: {s.beat}" for i, s in enumerate(earlier)
+        )
+        present = [sp.character(c) for c in scene.characters]
+        place = sp.place(scene.place)
+        return (
+            self.bible(sp, cast=False)
+            + "\n\nCharacters in this scene:\n"
+            + "\n".join(f"- {self.sheet(c)}" for c in present)
+            + (f"\n\nThe story so far: {recap}" if recap else "")
+            + f"\n\nWrite scene {index + 1} of {len(sp.scenes)} ({scene.plot_element}) in "
+            f"screenplay format. What happens: {scene.beat}"
+            + (f"\nThe place: {place.description}" if place and place.description else "")
+            + "\nUse short action lines between the speeches; every speech moves the scene "
+            "toward what happens."
+        )
+
+    def dialogue(
+        self,
+        sp: Screenplay,
+        scene: Scene,
+        seed: int = 0,
+        *,
+        start: Sequence[Line] = (),
+        speeches: int | None = None,
+    ) -> Dialogue:
+        """The scene's opening action, speeches and action lines; `start` continues a scene."""
+        present = [sp.character(c) for c in scene.characters] or sp.characters[:2]
+        user = self.scene_prompt(sp, scene)
+        place = sp.place(scene.place)
+        ie = "INT" if place is None or place.interior else "EXT"
+        text = f"{ie}. {scene.place} - {scene.time}\n\n"
+        existing = sp.dialogue.get(scene.id)
+        opening = existing.action if existing and start else ""
+        if not opening:
+            found = self.ask("dialogue", user, text, ACTION, seed=seed, max_tokens=60)
+            opening = self._pick(found, f"{scene.beat} {place.description if place else ''}", [])
+        text += f"{opening}\n\n"
+        lines: list[Line] = []
+        for line in start:
+            lines.append(line)
+            text += self._element_text(sp, line)
+        want = speeches or speeches_for(sp.controls.minutes, len(sp.scenes))
+        said = [ln.text for ln in lines]
+        for turn in range(want):
+            speaker = self.next_speaker(present, lines)
+            cue = speaker.cue
+            found = self.ask(
+                "dialogue",
+                user,
+                text + f"{cue}\n",
+                SPEECH,
+                seed=seed + 7 * turn + 1,
+                max_tokens=50,
+                penalty_window=48,
+            )
+            found = [f for f in found if f not in said and not _names_self(f, speaker)]
+            speech = self._pick(found, scene.beat, said, like=self.sheet(speaker), words=(4, 25))
+            if not speech:
+                continue
+            line = Line(speaker.id, speech)
+            said.append(speech)
+            if turn % 3 == 2 or turn == want - 1:
+                act_text = text + f"{cue}\n{speech}\n\n"
+                acts = self.ask(
+                    "dialogue",
+                    user,
+                    act_text,
+                    ACTION,
+                    seed=seed + 7 * turn + 2,
+                    max_tokens=50,
+                    penalty_window=48,
+                )
+                line = replace(line, action=self._pick(acts, scene.beat, said, words=(6, 30)))
+            lines.append(line)
+            text += self._element_text(sp, line)
+        return Dialogue(scene.id, tuple(lines), opening)
+
+    def _pick(
+        self,
+        found: list[str],
+        about: str,
+        avoid: list[str],
+        like: str = "",
+        words: tuple[int, int] = (6, 30),
+    ) -> str:
+        if not found:
+            return ""
+        return found[self.reranker.best(found, about=about, avoid=avoid, like=like, words=words)]
+
+    @staticmethod
+    def _element_text(sp: Screenplay, line: Line) -> str:
+        text = f"{sp.character(line.speaker).cue}\n{line.text}\n\n"
+        return text + (f"{line.action}\n\n" if line.action else "")
+
+    @staticmethod
+    def next_speaker(present: Sequence[Character], lines: Sequence[Line]) -> Character:
+        """Who speaks next: never the last speaker (when another is present), else whoever
+        has spoken least, the protagonist first on ties."""
+        last = lines[-1].speaker if lines else None
+        pool = [c for c in present if c.id != last] or list(present)
+        counts = {c.id: sum(1 for ln in lines if ln.speaker == c.id) for c in present}
+        order = {c.id: i for i, c in enumerate(present)}
+        return min(pool, key=lambda c: (counts[c.id], c.role != "protagonist", order[c.id]))
+
+    # -- all of it -----------------------------------------------------------------------------
+
+    def plan(self, logline: str, controls: Controls, seed: int = 0) -> Screenplay:
+        sp = Screenplay(logline=logline, controls=controls)
+        sp.title = self.title(sp, seed)
+        sp.characters = self.characters(sp, seed)
+        sp.scenes, sp.places = self.scenes(sp, seed)
+        sp.places = self.places(sp, seed)
+        return sp
+
+
+LOGLINE_STOP = frozenset(
+    "a an the and or but of to in on at by for with from as is are was were be been has have "
+    "had must will would can could that this who whom which when where while after before "
+    "into onto her his their its our my your them they she he it one two three".split()
+)
+
+
+def logline_roles(logline: str) -> list[str]:
+    """Word spans of the logline that could name a person: 1–3 words, no stopword at
+    either end ('retired lighthouse keeper', 'smuggler', 'lens')."""
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", logline)
+    out: list[str] = []
+    for i in range(len(words)):
+        for j in range(i + 1, min(i + 4, len(words) + 1)):
+            span = [w.lower() for w in words[i:j]]
+            if span[0] in LOGLINE_STOP or span[-1] in LOGLINE_STOP:
+                continue
+            if any(w in LOGLINE_STOP for w in span):
+                continue
+            out.append(" ".join(span))
+    return list(dict.fromkeys(out))
+
+
+def speeches_for(minutes: float, n_scenes: int) -> int:
+    """Speeches per scene: a page is ~55 lines; a speech with its cue takes ~4 of them, and
+    the scene's action (about a third of the page) the rest."""
+    lines = minutes * 55 / max(1, n_scenes)
+    return max(4, min(16, round(lines * 0.6 / 4)))
+
+
+def _names_self(speech: str, speaker: Character) -> bool:
+    """A speech that starts with the speaker's own name ("ADA: …") is a format slip."""
+    return speech.upper().startswith(speaker.cue + ":") or speech.upper().startswith(
+        speaker.cue + " "
+    )
