@@ -66,7 +66,7 @@ ROLE_HELP = {
     "supporting": "someone in the protagonist's world",
 }
 NAME = r" (?!The |A |An |Mr |Mrs |Ms |Dr )[A-Z][a-z]{2,9} (Mc|O')?[A-Z][a-z]{2,11}\n"
-SENTENCE = r" [A-Z][^\n<>*#\[\]{}_|]{15,260}[.!?]\n"
+SENTENCE = r" ?[A-Z][^\n<>*#\[\]{}_|]{15,260}[.!?]\n"
 PHRASE = r" [a-zA-Z][^\n<>*#\[\]{}_|.]{3,70}\n"
 PLACE = r" (the |a |an )?[a-z][a-z' ]{2,30}[a-z]\n"
 JOB = r" [a-z][a-z -]{2,40}[a-z]\n"
@@ -372,10 +372,20 @@ class GuidedWriter:
                 f"one vivid sentence for the screenplay, as we first see it. Later here: {what}"
             )
             found = self.ask("places", user, "Description:", SENTENCE, seed=seed + i, max_tokens=40)
+            if not found:  # one more try, more candidates, another seed
+                found = self.ask(
+                    "places",
+                    user,
+                    "Description:",
+                    SENTENCE,
+                    seed=seed + i + 991,
+                    max_tokens=40,
+                    n=5,
+                )
             best = (
                 found[self.reranker.best(found, about=p.name.lower(), words=(8, 25))]
                 if found
-                else ""
+                else f"The {p.name.lower()}."
             )
             out.append(replace(p, description=best))
         return out

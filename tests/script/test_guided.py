@@ -36,8 +36,8 @@ def local():  # type: ignore[no-untyped-def]
 
 
 def test_constrained_samples_always_match_their_pattern(local) -> None:  # type: ignore[no-untyped-def]
-    from soundstage.backends.local import chatml
     from soundstage.backends.base import Message
+    from soundstage.backends.local import chatml
 
     prompt = chatml([Message("user", f"Name a character for this story: {LOGLINE}")], "Name:")
     sampling = Sampling(max_tokens=10, temperature=1.0, seed=3, stop=("\n",))
