@@ -9,10 +9,16 @@ from soundstage.errors import ConfigError
 from soundstage.settings import ensure_data_dir, load_settings
 
 
+@pytest.fixture(autouse=True)
+def _no_model_pin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """conftest pins SOUNDSTAGE_MODEL=embedded for the machinery tests; settings tests need
+    the real precedence (file < environment < flags) and the real default."""
+    monkeypatch.delenv("SOUNDSTAGE_MODEL", raising=False)
+
+
 def test_defaults_put_the_database_in_the_data_dir(
     _isolated_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("SOUNDSTAGE_MODEL")  # conftest pins drama-lm for machinery tests
     s = load_settings()
     assert s.data_dir == _isolated_env
     assert s.db_url == f"sqlite:///{_isolated_env / 'soundstage.db'}"
