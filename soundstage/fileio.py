@@ -1,4 +1,6 @@
-"""Atomic file writes: a temp file beside the target, renamed over it only when complete.
+"""Atomic file writes, and file hashes.
+
+Writes go to a temp file beside the target, renamed over it only when complete.
 
 A crash or error mid-write leaves the old file (or none) in place, never half a file. Temp
 files are created with `open`, so the result gets the usual permissions (umask), not the
@@ -7,6 +9,7 @@ owner-only mode `tempfile.mkstemp` would give.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Iterator
@@ -31,3 +34,12 @@ def write_bytes_atomic(target: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 hex digest of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

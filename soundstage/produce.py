@@ -101,7 +101,7 @@ def stage_dialogue(p: Production) -> None:
     from soundstage.script.writers import choose_writer
 
     sp = p.screenplay
-    fewshot = choose_writer(p.backend, on_call=p.remember)
+    llm_writer = choose_writer(p.backend, on_call=p.remember)
     writer = DialogueWriter(p.backend)
     budget = scene_budget(p.controls.minutes, len(sp.scenes))
     for i, scene in enumerate(sp.scenes):
@@ -112,8 +112,8 @@ def stage_dialogue(p: Production) -> None:
             into.append(prompt)
 
         seed = p.seed * 1000 + i
-        if fewshot is not None:
-            dialogue = fewshot.dialogue(sp, scene, seed)
+        if llm_writer is not None:
+            dialogue = llm_writer.dialogue(sp, scene, seed)
             prompts.append(p.prompts.get("dialogue", ""))
         else:
             dialogue = writer.write_scene(sp, scene, budget, seed=seed, on_turn=keep_prompt)

@@ -19,7 +19,6 @@ no wheel that installs here without a 6-minute compile (see the model card).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import os
@@ -32,8 +31,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from soundstage.backends.base import Chunk, Completion, Message, Sampling, TextBackend
+from soundstage.backends.base import (
+    Chunk,
+    Completion,
+    FinishReason,
+    Message,
+    Sampling,
+    TextBackend,
+)
 from soundstage.errors import BackendError, BackendUnavailable
+from soundstage.fileio import file_sha256
 
 __all__ = ["LocalBackend", "default_gguf", "model_card_config"]
 
@@ -64,14 +71,6 @@ def default_gguf() -> Path:
             f"the default writer model ({config['package']}) is not installed", hint=INSTALL_HINT
         )
     return Path(next(iter(spec.submodule_search_locations))) / config["file"]
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cache_root() -> Path:
@@ -130,7 +129,8 @@ def _convert(gguf: Path, into: Path) -> None:
 @dataclass
 class Sample:
     text: str
-    finish_reason: str
+    finish_reason: FinishReason
+    prompt_tokens: int
     completion_tokens: int
 
 
@@ -187,18 +187,19 @@ class Runtime:
             if a != b:
                 break
             common += 1
-        if common == len(ids) and common == len(self._ids) and self._cache is not None:
+        if common == len(ids) == len(self._ids) and self._cache is not None:
             return copy.deepcopy(self._cache), self._last
         common = min(common, len(ids) - 1)  # always run at least one token for logits
         if self._cache is not None and common > 0:
-            cache = copy.deepcopy(self._cache)
-            cache.crop(-(len(self._ids) - common)) if len(self._ids) > common else None
+            cache = self._cache  # cut back to the common prefix, in place: it is replaced below
+            if len(self._ids) > common:
+                cache.crop(common - len(self._ids))
         else:
             cache, common = DynamicCache(), 0
         with self.torch.inference_mode():
             cache, last = self._forward(ids[common:], cache)
-        self._ids, self._cache, self._last = list(ids), copy.deepcopy(cache), last
-        return cache, last
+        self._ids, self._cache, self._last = list(ids), cache, last
+        return copy.deepcopy(cache), last  # decoding appends to the copy, not to the prefix
 
     def sample(
         self,
@@ -234,7 +235,7 @@ class Runtime:
         compiled = regex.compile(pattern, regex.DOTALL) if pattern else None
         texts = [""] * n
         counts = [0] * n
-        finish = ["length"] * n
+        finish: list[FinishReason] = ["length"] * n
         done = [False] * n
         # Repetition penalty (CTRL's, as in transformers): tokens already in the answer, or in
         # the prompt's last `penalty_window` tokens, are less likely. Small models otherwise
@@ -245,11 +246,10 @@ class Runtime:
             logits = self._penalise(logits, seen)
             chosen = self._choose(logits, texts, done, sampling, compiled, gen)
             for row, token in enumerate(chosen):
-                if token >= 0 and token not in self.exempt:
-                    seen[row].add(token)
-            for row, token in enumerate(chosen):
                 if done[row]:
                     continue
+                if token >= 0 and token not in self.exempt:
+                    seen[row].add(token)
                 if token in self.eos or token < 0:
                     done[row], finish[row] = True, "stop"
                     continue
@@ -263,7 +263,7 @@ class Runtime:
             step = torch.tensor([[max(t, 0)] for t in chosen])
             out = self.model(input_ids=step, cache=cache, use_cache=True)
             cache, logits = out.past_key_values, out.logits[:, -1].float()
-        return [Sample(t, f, c) for t, f, c in zip(texts, finish, counts, strict=True)]
+        return [Sample(t, f, len(ids), c) for t, f, c in zip(texts, finish, counts, strict=True)]
 
     def _penalise(self, logits: Any, seen: list[set[int]]) -> Any:
         if self.repetition_penalty == 1.0:
@@ -286,57 +286,42 @@ class Runtime:
         compiled: Any,
         gen: Any,
     ) -> list[int]:
-        """One token per row: top-k/top-p sampling, restricted to tokens the pattern allows."""
+        """One token per row (-1 for rows that are done or can go no further): top-k/top-p
+        sampling; with a pattern, among the CANDIDATES best tokens that keep it matchable."""
         torch = self.torch
-        k = min(CANDIDATES if compiled is not None else (sampling.top_k or 200), logits.shape[1])
+        k = logits.shape[1] if compiled is None else CANDIDATES
         if sampling.top_k:
-            k = min(k, sampling.top_k) if compiled is None else k
-        values, index = torch.topk(logits, k, dim=1)
+            k = min(k, sampling.top_k)
+        values, index = torch.topk(logits, min(k, logits.shape[1]), dim=1)
         out: list[int] = []
         for row in range(logits.shape[0]):
-            if done[row]:
-                out.append(-1)
-                continue
             cand = index[row].tolist()
             vals = values[row]
-            if compiled is not None:
-                keep = [
-                    i
-                    for i, tok in enumerate(cand)
-                    if tok in self.eos
-                    and _complete(compiled, texts[row])
-                    or tok not in self.eos
-                    and _allowed(compiled, texts[row] + self.pieces[tok])
-                ]
-                if not keep:
-                    out.append(-1)  # nothing can follow: end the answer here
-                    continue
-                cand = [cand[i] for i in keep]
-                vals = vals[keep]
-            if sampling.temperature == 0:
+            if not done[row] and compiled is not None:
+                keep = [i for i, tok in enumerate(cand) if self._fits(compiled, texts[row], tok)]
+                cand, vals = [cand[i] for i in keep], vals[keep]
+            if done[row] or not cand:
+                out.append(-1)  # done, or nothing can follow: the answer ends here
+            elif sampling.temperature == 0:
                 out.append(cand[0])
-                continue
-            probs = torch.softmax(vals / sampling.temperature, dim=0)
-            if sampling.top_p < 1.0:
-                cum = torch.cumsum(probs, dim=0)
-                cut = int((cum < sampling.top_p).sum().item()) + 1
-                probs = probs[:cut] / probs[:cut].sum()
-            pick = int(torch.multinomial(probs, 1, generator=gen).item())
-            out.append(cand[pick])
+            else:
+                probs = torch.softmax(vals / sampling.temperature, dim=0)
+                if sampling.top_p < 1.0:
+                    cut = int((torch.cumsum(probs, dim=0) < sampling.top_p).sum().item()) + 1
+                    probs = probs[:cut]
+                out.append(cand[int(torch.multinomial(probs, 1, generator=gen).item())])
         return out
+
+    def _fits(self, compiled: Any, text: str, token: int) -> bool:
+        """May `token` come next? An end token only where the pattern is complete."""
+        if token in self.eos:
+            return compiled.fullmatch(text) is not None
+        return compiled.fullmatch(text + self.pieces[token], partial=True) is not None
 
 
 def _stop_at(text: str, stops: Sequence[str]) -> int | None:
     hits = [text.find(s) for s in stops if s in text]
     return min(hits) if hits else None
-
-
-def _allowed(compiled: Any, text: str) -> bool:
-    return compiled.fullmatch(text, partial=True) is not None
-
-
-def _complete(compiled: Any, text: str) -> bool:
-    return compiled.fullmatch(text) is not None
 
 
 _RUNTIMES: dict[str, Runtime] = {}
@@ -347,7 +332,7 @@ def load_runtime(gguf: Path, expected_sha: str | None = None) -> Runtime:
     """The runtime for a GGUF file, shared in this process (loading costs seconds)."""
     if not gguf.is_file():
         raise BackendUnavailable(f"model file {gguf} does not exist", hint=INSTALL_HINT)
-    digest = sha256(gguf)
+    digest = file_sha256(gguf)
     if expected_sha and digest != expected_sha:
         raise BackendError(
             f"model file {gguf} is corrupt or not the shipped one "
@@ -393,15 +378,8 @@ class LocalBackend(TextBackend):
         pattern: str | None = None,
         penalty_window: int = 0,
     ) -> list[Completion]:
-        prompt_tokens = len(self.runtime.encode(prompt))
         return [
-            Completion(
-                s.text,
-                "stop" if s.finish_reason == "stop" else "length",
-                prompt_tokens,
-                s.completion_tokens,
-                self.model,
-            )
+            Completion(s.text, s.finish_reason, s.prompt_tokens, s.completion_tokens, self.model)
             for s in self.runtime.sample(prompt, n, sampling, pattern, penalty_window)
         ]
 

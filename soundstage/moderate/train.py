@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import hashlib
 import json
 import os
 import random
@@ -53,6 +52,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from soundstage.errors import SoundstageError
+from soundstage.fileio import file_sha256
 from soundstage.moderate.bias import roc_auc
 from soundstage.moderate.features import Csr, FeatureConfig, Featuriser
 from soundstage.moderate.normalise import normalise
@@ -339,14 +339,6 @@ def best_threshold(y: NDArray[Any], p: NDArray[np.float64]) -> float:
     return float(grid[int(np.argmax(scores))])
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _write_atomic(out_dir: Path, config: dict[str, Any], arrays: dict[str, NDArray[Any]]) -> None:
     """Write into a temp dir beside ``out_dir``, then swap it in (keeps other files, e.g. the
     model card, that already live in ``out_dir``)."""
@@ -478,7 +470,7 @@ def train(
             "n_train": len(tr.texts),
             "n_dev": len(dev.texts),
             "limit": limit,
-            "files": {rel: _sha256(data_dir / rel) for rel in (OLID_TRAIN, DAVIDSON)},
+            "files": {rel: file_sha256(data_dir / rel) for rel in (OLID_TRAIN, DAVIDSON)},
             "seconds": 0.0,
         },
         "metrics": {},

@@ -2,16 +2,17 @@
 
 Each value is a closed list, so a typo is an error naming the valid choices instead of a
 silent default. Every value carries the words the guided writer puts into its prompts
-(vocabulary, pacing, what the rating allows) and the places the genre suggests, so a
-control changes what is written, not only a label on the title page. The rating also
+(vocabulary, pacing, what the rating allows), so a control changes what is written, not
+only a label on the title page. The rating also
 picks the moderation policy the release gate checks the script under (`gate_policy`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from soundstage.errors import SoundstageError
+from soundstage.script.structures import STRUCTURES
 from soundstage.script.types import Controls
 
 MAX_LOGLINE = 1000
@@ -21,64 +22,52 @@ MAX_LOGLINE = 1000
 class Genre:
     direction: str  # one sentence for the prompt: what this genre's scenes do
     pacing: str  # how scenes move
-    places: tuple[str, ...]  # settings the genre suggests when the logline names none
 
 
 GENRES: dict[str, Genre] = {
     "drama": Genre(
         "People under pressure face hard choices about family, work and love.",
         "Scenes breathe: pauses, looks, things left unsaid.",
-        ("KITCHEN", "HOSPITAL CORRIDOR", "LIVING ROOM", "BUS STOP"),
     ),
     "comedy": Genre(
         "Characters want something badly and go about it the wrong way; jokes come from character.",
         "Quick exchanges, comic reversals, a punchline to end each scene.",
-        ("DINER", "OFFICE", "PARKING LOT", "APARTMENT"),
     ),
     "thriller": Genre(
         "A threat closes in; every scene raises the danger and the clock is ticking.",
         "Short lines, hard cuts, a new danger or clue in every scene.",
-        ("PARKING GARAGE", "SAFE HOUSE", "WAREHOUSE", "CAR"),
     ),
     "horror": Genre(
         "Something wrong hides in an ordinary place, and it comes closer.",
         "Slow dread, silence, then sudden shocks.",
-        ("BASEMENT", "FARMHOUSE", "FOREST", "STAIRWELL"),
     ),
     "romance": Genre(
         "Two people who should not fall for each other do, and something keeps them apart.",
         "Banter, longing, a near-miss before the ending.",
-        ("CAFE", "BOOKSHOP", "PARK", "TRAIN PLATFORM"),
     ),
     "mystery": Genre(
         "A question needs answering; clues, suspects and a reveal.",
         "Questions and evasions; each scene gives one clue.",
-        ("STUDY", "POLICE STATION", "HOTEL LOBBY", "ALLEY"),
     ),
     "sci-fi": Genre(
         "A new technology or world changes what people can do, and what it costs them.",
         "Wonder first, then consequences.",
-        ("CONTROL ROOM", "LAB", "SPACESHIP CORRIDOR", "ROOFTOP"),
     ),
     "fantasy": Genre(
         "Magic or myth meets ordinary people, and the rules of the world matter.",
         "A sense of wonder, a quest, a price for magic.",
-        ("VILLAGE SQUARE", "TOWER", "FOREST", "TAVERN"),
     ),
     "western": Genre(
         "Frontier justice: land, water, honour and a showdown.",
         "Few words, long silences, a showdown.",
-        ("SALOON", "RANCH HOUSE", "MAIN STREET", "DESERT TRAIL"),
     ),
     "action": Genre(
         "A hero races against an enemy with everything at stake.",
         "Fast movement, short lines, set pieces.",
-        ("ROOFTOP", "WAREHOUSE", "HIGHWAY", "TRAIN"),
     ),
     "family": Genre(
         "A family or a child learns something together; warmth and adventure.",
         "Gentle humour, clear stakes, a warm ending.",
-        ("KITCHEN", "BACKYARD", "SCHOOL", "TREEHOUSE"),
     ),
 }
 
@@ -115,10 +104,6 @@ def _choose(value: str, choices: dict[str, object], what: str, flag: str) -> str
 
 def check_controls(controls: Controls) -> Controls:
     """The controls with canonical spellings; SoundstageError names a bad value and the choices."""
-    from dataclasses import replace
-
-    from soundstage.script.structures import STRUCTURES
-
     genre = _choose(controls.genre, dict(GENRES), "genre", "--genre")
     tone = _choose(controls.tone, dict(TONES), "tone", "--tone")
     rating = _choose(controls.rating, dict(RATINGS), "rating", "--rating")

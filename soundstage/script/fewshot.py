@@ -39,7 +39,7 @@ from typing import TypeVar
 from soundstage.backends.base import Completion, TextBackend
 from soundstage.errors import SoundstageError
 from soundstage.script.dialogue import content, cosine, printed_lines, rep_n, scene_budget
-from soundstage.script.structures import Beat, allocate, scene_count
+from soundstage.script.structures import Beat, allocate, cast_size, scene_count
 from soundstage.script.types import (
     Character,
     Controls,
@@ -131,10 +131,6 @@ def template(level: str) -> str:
 def render_prompt(level: str, **values: object) -> str:
     """Fill a level's template; every placeholder must be given, none may be left over."""
     return template(level).format_map(values).rstrip()
-
-
-def cast_size(controls: Controls) -> int:
-    return 3 if controls.minutes <= 10 else 4 if controls.minutes <= 30 else 6
 
 
 def beat_sheet(sheet: Sequence[Beat]) -> str:

@@ -1,19 +1,18 @@
 """The guided writer: a small instruct model fills a screenplay's fields one at a time.
 
 A 135M-parameter model cannot be trusted with a format. It can be trusted with one short
-field at a time when the rest is written for it. So every level is a form the pipeline
-writes and the model completes, field by field, in the assistant's turn of a ChatML
-prompt whose user message is the story bible (logline, genre/tone/rating direction, the
-cast with voices, earlier scenes):
+field at a time when the rest is written for it. So every level is a short form the pipeline
+writes and the model completes, field by field, in the assistant's turn of a ChatML prompt
+whose user message gives the logline, the genre and tone, and what is already decided:
 
-    title        Title: ____
-    characters   Character 2 (antagonist) / Name: ____ / Gender: ____ / Age: __ /
-                 Role: ____ / Description: ____ / Voice: ____       (one character at a time)
-    scenes       Scene 3 (Midpoint: a reversal raises the stakes) / Place: INT. ____ /
-                 Time: ____ / Characters: ____ / What happens: ____  (one per structure beat)
-    places       Description: ____                                  (one per place)
+    title        Title: ____                                            (4 samples)
+    characters   Name / Gender / Age / Occupation / Wants / Voice       (one character a prompt;
+                 the protagonist's and antagonist's occupation is a phrase of the logline)
+    scenes       Place / Inside or outside / Time / Characters / What happens
+                                                                        (one per structure beat)
+    places       Description: ____                                      (one per place)
     dialogue     the scene in screenplay form; *we* write each cue (the speaker chosen by id)
-                 and say whether the next element is a speech or an action line
+                 and say whether an action line follows; the model writes speech or action
 
 Each field has a regular expression. With the local backend every token is constrained to
 it (see `backends/local.py`), so answers always parse; other backends sample freely and
@@ -22,8 +21,8 @@ sampled `candidates` times in one batch and the best is kept by `Reranker` (rele
 the beat or logline, consistency with the speaker's sheet, novelty against the scene so
 far). Dramatron's loop guard is kept: a speech that repeats an earlier one is never chosen.
 
-The prompts share their beginning (the bible), so the local backend's prefix cache makes
-each further field cost only its own tokens.
+Within a character, an outline scene or a dialogue scene the prompt only grows, so the
+local backend's prefix cache makes each further field cost only its own tokens.
 """
 
 from __future__ import annotations
@@ -33,9 +32,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from soundstage.backends.base import Completion, Message, Sampling, TextBackend
-from soundstage.script.controls import GENRES, direction
+from soundstage.script.controls import direction
+from soundstage.script.planner import GENRE_PLACES, NAMES, genre_key
 from soundstage.script.rerank import Reranker
-from soundstage.script.structures import Beat, allocate, scene_count
+from soundstage.script.structures import Beat, allocate, cast_size, scene_count
 from soundstage.script.types import (
     Character,
     Controls,
@@ -56,7 +56,6 @@ SYSTEM = (
     "dialogue in which people want things from each other. You answer in exactly the form "
     "you are asked for."
 )
-EXAMPLE_NAMES = frozenset({"Rosa", "Victor", "Delgado", "Hale"})
 ROLE_ORDER: tuple[Role, ...] = ("protagonist", "antagonist", "ally", "mentor", "supporting")
 ROLE_HELP = {
     "protagonist": "the main character: the person the logline is about",
@@ -71,7 +70,6 @@ PHRASE = r" [a-zA-Z][^\n<>*#\[\]{}_|.]{3,70}\n"
 PLACE = r" (the |a |an )?[a-z][a-z' ]{2,30}[a-z]\n"
 JOB = r" [a-z][a-z -]{2,40}[a-z]\n"
 VOICE = r" [a-z][a-z ,-]{3,60}[a-z]\n"
-FALLBACK_NAMES = ("Ada Quill", "Tomas Reyes", "Noor Haddad", "Kwame Mensah", "Wren Calder")
 SPEECH = r" ?[A-Z\"'¿¡][^\n<>*#\[\]{}_|:]{1,220}[.!?\"'-]\n"
 ACTION = r" ?[A-Z][a-z' ,][^\n<>*#\[\]{}_|]{10,280}[.!]\n"
 # Overused by small models whatever the story: a name from this list is dropped when
@@ -90,10 +88,6 @@ def uses_guided(backend: TextBackend) -> bool:
 
 def brief(controls: Controls) -> str:
     return f"A {controls.tone} {controls.genre} short film."
-
-
-def cast_size(controls: Controls) -> int:
-    return 3 if controls.minutes <= 10 else 4 if controls.minutes <= 30 else 5
 
 
 def _first(name: str) -> str:
@@ -168,51 +162,11 @@ class GuidedWriter:
                 good.append(_clean(text))
         return good
 
-    def bible(self, sp: Screenplay, *, cast: bool = True) -> str:
-        parts = [f"Logline: {sp.logline}", direction(sp.controls)]
-        if sp.title:
-            parts.append(f"Title: {sp.title}")
-        if cast and sp.characters:
-            parts.append("Characters:")
-            parts += [f"- {self.sheet(c)}" for c in sp.characters]
-        return "\n".join(parts)
-
-    # -- the plan form: title, characters and outline as one growing answer ---------------------
-
-    def plan_request(self, sp: Screenplay) -> str:
-        n = cast_size(sp.controls)
-        total = scene_count(sp.controls.minutes)
-        return (
-            f"Logline: {sp.logline}\n{direction(sp.controls)}\n\n"
-            f"Plan this film: a title, {n} characters (first the protagonist the logline is "
-            f"about, then the antagonist who opposes them, then the others), and {total} scenes "
-            "that tell the logline's story from beginning to end, in the places the logline "
-            "suggests. Use the form of the example."
-        )
-
     @staticmethod
-    def character_form(c: Character, n: int) -> str:
-        age = re.match(r"\((\d+)\)\s*", c.description)
-        rest = c.description[age.end() :] if age else c.description
-        job, _, wants = rest.partition(". ")
-        return (
-            f"Character {n} ({c.role})\nName: {c.name}\nGender: {c.gender or 'woman'}\n"
-            f"Age: {age.group(1) if age else '40'}\nOccupation: {job}\n"
-            f"Wants: {wants or rest}\nVoice: {c.voice}\n\n"
-        )
-
-    def plan_form(self, sp: Screenplay, *, cast: bool = True, scenes: Sequence[Scene] = ()) -> str:
-        form = f"Title: {sp.title}\n\n" if sp.title else "Title:"
-        if cast:
-            form += "".join(self.character_form(c, i) for i, c in enumerate(sp.characters, 1))
-        for i, sc in enumerate(scenes, 1):
-            names = ", ".join(_first(sp.character(c).name) for c in sc.characters)
-            ie, time = sc.time.split("|") if "|" in sc.time else ("INT", sc.time)
-            form += (
-                f"Scene {i} ({sc.plot_element})\nPlace: {ie}. {sc.place}\nTime: {time}\n"
-                f"Characters: {names}\nWhat happens: {sc.beat}\n\n"
-            )
-        return form
+    def bible(sp: Screenplay) -> str:
+        """Logline, direction and title: the head of the place and dialogue prompts."""
+        title = f"\nTitle: {sp.title}" if sp.title else ""
+        return f"Logline: {sp.logline}\n{direction(sp.controls)}{title}"
 
     @staticmethod
     def sheet(c: Character) -> str:
@@ -223,10 +177,12 @@ class GuidedWriter:
 
     def title(self, sp: Screenplay, seed: int = 0) -> str:
         pattern = r" [A-Z][A-Za-z'-]*( [A-Za-z'-]+){0,4}\n"
-        user = self.plan_request(sp)
+        user = (
+            f"Logline: {sp.logline}\n{direction(sp.controls)}\n\n"
+            "Give this film a short, original title."
+        )
         found = self.ask("title", user, "Title:", pattern, seed=seed, max_tokens=12, n=4)
         found = [t for t in found if t.lower() != sp.logline.lower()[: len(t)]] or found
-        found = [t for t in found if "Midnight Dough" not in t] or found
         if not found:
             return sp.logline.split(".")[0][:40].title()
         best = found[self.reranker.best(found, about=sp.logline, words=(2, 5))]
@@ -257,9 +213,10 @@ class GuidedWriter:
             c.name.split()[-1] for c in sp.characters
         }
         names = self.ask("characters", user, form, NAME, seed=seed, max_tokens=10, n=4)
-        names = [x for x in names if not set(x.split()) & (taken | EXAMPLE_NAMES)]
+        names = [x for x in names if not set(x.split()) & taken]
         names = [x for x in names if _first(x) not in STOCK_NAMES] or names
-        name = names[0] if names else FALLBACK_NAMES[(n + seed) % len(FALLBACK_NAMES)]
+        spare = [entry[0] for entry in NAMES if not set(entry[0].split()) & taken]
+        name = names[0] if names else spare[(n + seed) % len(spare)]
         form += f" {name}\nGender:"
         genders = self.ask(
             "characters", user, form, r" (woman|man)\n", seed=seed, max_tokens=3, n=1
@@ -292,19 +249,18 @@ class GuidedWriter:
     def scenes(self, sp: Screenplay, seed: int = 0) -> tuple[list[Scene], list[Place]]:
         sheet = allocate(sp.controls.structure, scene_count(sp.controls.minutes))
         done: list[Scene] = []
+        interior: dict[str, bool] = {}  # place → interior, as its first scene said
         for k, beat in enumerate(sheet):
-            done.append(self.scene(sp, done, beat, k, len(sheet), seed + 37 * k))
-        places = list(dict.fromkeys(s.place for s in done))
-        interior = {s.place: s.time.startswith("I") for s in done}
-        return (
-            [replace(s, time=s.time.split("|")[1]) for s in done],
-            [Place(p, "", interior[p]) for p in places],
-        )
+            scene, inside = self.scene(sp, done, beat, k, len(sheet), seed + 37 * k)
+            done.append(scene)
+            interior.setdefault(scene.place, inside)
+        return done, [Place(name, "", inside) for name, inside in interior.items()]
 
     def scene(
         self, sp: Screenplay, done: Sequence[Scene], beat: Beat, k: int, total: int, seed: int
-    ) -> Scene:
-        """Scene k of the outline: place, time, who is there and what happens."""
+    ) -> tuple[Scene, bool]:
+        """Scene k of the outline (place, time, who is there, what happens) and whether its
+        place is inside."""
         end = " This is the last scene: the conflict is resolved." if k == total - 1 else ""
         cast = "".join(f"- {c.name}, {c.description} ({c.role})\n" for c in sp.characters)
         story = "".join(f"Scene {i}: {s.place.lower()}. {s.beat}\n" for i, s in enumerate(done, 1))
@@ -319,8 +275,8 @@ class GuidedWriter:
         known = [s.place.lower() for s in done]
         place = self._pick(places, f"{sp.logline} {beat.purpose}", [], words=(1, 4))
         place = next((p for p in known if p in places), place)
-        genre = GENRES.get(sp.controls.genre, GENRES["drama"])
-        place = (place or genre.places[k % len(genre.places)]).upper().removeprefix("THE ")
+        stock = GENRE_PLACES[genre_key(sp.controls.genre)]
+        place = (place or stock[k % len(stock)][0]).upper().removeprefix("THE ")
         inside = self.ask(
             "scenes",
             user,
@@ -330,9 +286,7 @@ class GuidedWriter:
             max_tokens=3,
             n=1,
         )
-        ie = "EXT" if inside and inside[0] == "outside" else "INT"
-        heading = place.lower()
-        form += f" {heading}\nTime:"
+        form += f" {place.lower()}\nTime:"
         times = self.ask(
             "scenes", user, form, r" (DAY|NIGHT|MORNING|EVENING)\n", seed=seed, max_tokens=3, n=1
         )
@@ -354,7 +308,8 @@ class GuidedWriter:
         text = self._pick(beats, about, [s.beat for s in done], words=(10, 40))
         text = text or f"{present[0]}: {beat.purpose}."
         ids = tuple(c.id for f in present for c in sp.characters if _first(c.name) == f)
-        return Scene(f"s{k + 1}", place.strip(), beat.name, text, ids, f"{ie}|{time}")
+        scene = Scene(f"s{k + 1}", place.strip(), beat.name, text, ids, time)
+        return scene, not (inside and inside[0] == "outside")
 
     # -- level 4: places ------------------------------------------------------------------------
 
@@ -367,7 +322,7 @@ class GuidedWriter:
             scenes = [s for s in sp.scenes if s.place == p.name]
             what = scenes[0].beat if scenes else ""
             user = (
-                self.bible(sp, cast=False)
+                self.bible(sp)
                 + f"\n\nDescribe the place {('INT. ' if p.interior else 'EXT. ') + p.name} in "
                 f"one vivid sentence for the screenplay, as we first see it. Later here: {what}"
             )
@@ -401,7 +356,7 @@ class GuidedWriter:
         present = [sp.character(c) for c in scene.characters]
         place = sp.place(scene.place)
         return (
-            self.bible(sp, cast=False)
+            self.bible(sp)
             + "\n\nCharacters in this scene:\n"
             + "\n".join(f"- {self.sheet(c)}" for c in present)
             + (f"\n\nThe story so far: {recap}" if recap else "")
@@ -521,17 +476,11 @@ LOGLINE_STOP = frozenset(
 def logline_roles(logline: str) -> list[str]:
     """Word spans of the logline that could name a person: 1–3 words, no stopword at
     either end ('retired lighthouse keeper', 'smuggler', 'lens')."""
-    words = re.findall(r"[A-Za-z][A-Za-z'-]*", logline)
-    out: list[str] = []
-    for i in range(len(words)):
-        for j in range(i + 1, min(i + 4, len(words) + 1)):
-            span = [w.lower() for w in words[i:j]]
-            if span[0] in LOGLINE_STOP or span[-1] in LOGLINE_STOP:
-                continue
-            if any(w in LOGLINE_STOP for w in span):
-                continue
-            out.append(" ".join(span))
-    return list(dict.fromkeys(out))
+    words = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*", logline)]
+    spans = (
+        words[i:j] for i in range(len(words)) for j in range(i + 1, min(i + 4, len(words) + 1))
+    )
+    return list(dict.fromkeys(" ".join(s) for s in spans if not set(s) & LOGLINE_STOP))
 
 
 def speeches_for(minutes: float, n_scenes: int) -> int:
@@ -543,6 +492,4 @@ def speeches_for(minutes: float, n_scenes: int) -> int:
 
 def _names_self(speech: str, speaker: Character) -> bool:
     """A speech that starts with the speaker's own name ("ADA: …") is a format slip."""
-    return speech.upper().startswith(speaker.cue + ":") or speech.upper().startswith(
-        speaker.cue + " "
-    )
+    return speech.upper().startswith((speaker.cue + ":", speaker.cue + " "))

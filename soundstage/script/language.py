@@ -25,6 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
 
+from soundstage.script.dialogue import content
 from soundstage.script.elements import Document, Kind
 
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -32,13 +33,6 @@ ARCHAIC = frozenset(
     "thou thee thy thine thyself hath doth dost hast wilt shalt canst wouldst couldst "
     "shouldst art'st ye 'tis tis o'er ere methinks prithee forsooth whither hither thither "
     "anon nay wherefore whence perchance mayhap".split()
-)
-STOPWORDS = frozenset(
-    "a an the and or but if of to in on at by for with from as is are was were be been has "
-    "have had must will would can could that this who whom which when where while after "
-    "before into onto her his their its our my your them they she he it one two three not "
-    "no so do does did than then there here out up down off over only own same too very "
-    "just about against between through during without within".split()
 )
 
 
@@ -60,7 +54,8 @@ def words(text: str) -> list[str]:
 
 
 def content_words(text: str) -> list[str]:
-    return list(dict.fromkeys(w for w in words(text) if len(w) > 2 and w not in STOPWORDS))
+    """Content words in order of first use (the reranker's definition: no stopwords, 3+ letters)."""
+    return list(content(text))
 
 
 def non_word_rate(dialogue: list[str], names: set[str]) -> float | None:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import random
 import re
 
-from soundstage.script.structures import allocate, scene_count
+from soundstage.script.structures import allocate, cast_size, scene_count
 from soundstage.script.types import Character, Controls, Place, Role, Scene, Screenplay, slug
 
 # (name, pronouns, gender) — declared, varied in origin; alternated by gender when drawn.
@@ -286,7 +286,7 @@ def title_options(logline: str) -> list[str]:
 
 
 def make_cast(logline: str, controls: Controls, rng: random.Random) -> list[Character]:
-    size = 3 if controls.minutes <= 10 else 4 if controls.minutes <= 30 else 6
+    size = cast_size(controls)
     by_gender: dict[str, list[tuple[str, str, str]]] = {}
     for entry in NAMES:
         by_gender.setdefault(entry[2], []).append(entry)

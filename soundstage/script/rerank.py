@@ -92,7 +92,16 @@ class Reranker:
                 total[i] -= 0.02 * (n - hi)
         return [float(x) for x in total]
 
-    def best(self, candidates: Sequence[str], **kwargs: object) -> int:
+    def best(
+        self,
+        candidates: Sequence[str],
+        *,
+        about: str,
+        like: str = "",
+        avoid: Sequence[str] = (),
+        words: tuple[int, int] = (4, 30),
+    ) -> int:
         """Index of the best candidate."""
-        scores = self.scores(candidates, **kwargs)  # type: ignore[arg-type]
-        return int(np.argmax(scores))
+        return int(
+            np.argmax(self.scores(candidates, about=about, like=like, avoid=avoid, words=words))
+        )

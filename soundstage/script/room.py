@@ -270,16 +270,16 @@ class WritersRoom:
             return self._write_dialogue(draft, entity, seed, op)
         if lvl == "logline":
             raise ProjectError("the logline is the writer's: use `write edit PROJECT logline`")
-        fewshot = self._fewshot()
-        if fewshot is not None:
+        llm = self._llm_writer()
+        if llm is not None:
             if lvl == "title":
-                sp.title = fewshot.title(sp, seed)
+                sp.title = llm.title(sp, seed)
             elif lvl == "characters":
-                sp.characters = fewshot.characters(sp, seed)
+                sp.characters = llm.characters(sp, seed)
             elif lvl == "scenes":
-                sp.scenes, sp.places = fewshot.scenes(sp, seed)
+                sp.scenes, sp.places = llm.scenes(sp, seed)
             else:
-                sp.places = fewshot.places(sp, seed)
+                sp.places = llm.places(sp, seed)
         elif lvl == "title":
             options = title_options(sp.logline)
             tried = {
@@ -304,7 +304,7 @@ class WritersRoom:
         prompt = self._prompts.get(lvl, "")
         return self._commit(draft, sp, op, lvl, lvl, self.model, prompt, stale=stale)
 
-    def _fewshot(self) -> Writer | None:
+    def _llm_writer(self) -> Writer | None:
         """The guided or few-shot writer for instruct backends; None for drama-lm."""
         return choose_writer(self.backend, on_call=self._remember)
 
@@ -330,17 +330,17 @@ class WritersRoom:
                 into.append(prompt)
 
             sp = copy(draft.screenplay)
-            fewshot = self._fewshot()
-            if isinstance(fewshot, GuidedWriter):
+            llm = self._llm_writer()
+            if isinstance(llm, GuidedWriter):
                 # The guided writer continues a scene itself: it sees the speeches so far.
                 start = sp.dialogue[scene.id].lines if extend and scene.id in sp.dialogue else ()
                 more = max(3, speeches_for(sp.controls.minutes, len(sp.scenes)) // 2)
-                sp.dialogue[scene.id] = fewshot.dialogue(
+                sp.dialogue[scene.id] = llm.dialogue(
                     sp, scene, seed + i, start=start, speeches=more if extend else None
                 )
                 prompts.append(self._prompts.get("dialogue", ""))
-            elif fewshot is not None and not extend:
-                sp.dialogue[scene.id] = fewshot.dialogue(sp, scene, seed + i)
+            elif llm is not None and not extend:
+                sp.dialogue[scene.id] = llm.dialogue(sp, scene, seed + i)
                 prompts.append(self._prompts.get("dialogue", ""))
             else:
                 # Continuing goes turn by turn with any backend: the play-format prompt

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from soundstage.script.types import Structure
+from soundstage.script.types import Controls, Structure
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,11 @@ def scene_count(minutes: float) -> int:
     """Short films run ~2 minutes a scene, features nearer 3: a smooth rule between."""
     per_scene = 2.0 if minutes <= 15 else min(3.0, 2.0 + (minutes - 15) / 100)
     return max(3, round(minutes / per_scene))
+
+
+def cast_size(controls: Controls) -> int:
+    """How many characters a script of this length plans: 3 up to 10 minutes, 4 up to 30."""
+    return 3 if controls.minutes <= 10 else 4 if controls.minutes <= 30 else 6
 
 
 def allocate(structure: Structure, n_scenes: int) -> list[Beat]:
