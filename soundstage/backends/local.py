@@ -52,7 +52,7 @@ INSTALL_HINT = (
 # Tokens checked against a constraint per row and step, best first: enough that a valid
 # token is almost always among them, few enough to keep the check cheap.
 CANDIDATES = 120
-REPETITION_PENALTY = 1.3
+REPETITION_PENALTY = 1.15
 
 
 def model_card_config() -> dict[str, Any]:
@@ -300,6 +300,9 @@ class Runtime:
             if not done[row] and compiled is not None:
                 keep = [i for i, tok in enumerate(cand) if self._fits(compiled, texts[row], tok)]
                 cand, vals = [cand[i] for i in keep], vals[keep]
+                if not cand:  # off the model's beaten path: look further down the vocabulary
+                    cand = self._scan(logits[row], compiled, texts[row])
+                    vals = logits[row, cand]
             if done[row] or not cand:
                 out.append(-1)  # done, or nothing can follow: the answer ends here
             elif sampling.temperature == 0:
@@ -311,6 +314,16 @@ class Runtime:
                     probs = probs[:cut]
                 out.append(cand[int(torch.multinomial(probs, 1, generator=gen).item())])
         return out
+
+    def _scan(self, logits: Any, compiled: Any, text: str, want: int = 8) -> list[int]:
+        """The best `want` tokens of the whole vocabulary that fit the pattern (slow, rare)."""
+        found: list[int] = []
+        for tok in self.torch.argsort(logits, descending=True).tolist():
+            if self._fits(compiled, text, tok):
+                found.append(tok)
+                if len(found) == want:
+                    break
+        return found
 
     def _fits(self, compiled: Any, text: str, token: int) -> bool:
         """May `token` come next? An end token only where the pattern is complete."""

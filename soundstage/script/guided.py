@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 
 from soundstage.backends.base import Completion, Message, Sampling, TextBackend
 from soundstage.script.controls import direction
+from soundstage.script.dialogue import content
 from soundstage.script.planner import GENRE_PLACES, NAMES, genre_key
 from soundstage.script.rerank import Reranker
 from soundstage.script.structures import Beat, allocate, cast_size, scene_count
@@ -58,20 +59,37 @@ SYSTEM = (
 )
 ROLE_ORDER: tuple[Role, ...] = ("protagonist", "antagonist", "ally", "mentor", "supporting")
 ROLE_HELP = {
-    "protagonist": "the main character: the person the logline is about",
-    "antagonist": "the person who opposes the protagonist (the logline's opponent, if any)",
+    "protagonist": "the person the logline is about",
+    "antagonist": "the person who stands in the protagonist's way",
     "ally": "someone who helps the protagonist",
     "mentor": "someone older or wiser who advises the protagonist",
     "supporting": "someone in the protagonist's world",
 }
-NAME = r" (?!The |A |An |Mr |Mrs |Ms |Dr )[A-Z][a-z]{2,9} (Mc|O')?[A-Z][a-z]{2,11}\n"
-SENTENCE = r" ?[A-Z][^\n<>*#\[\]{}_|]{15,260}[.!?]\n"
+NAME = (
+    r" (?!The|(A|An|Mr|Mrs|Ms|Dr|Lord|Lady|Sir|Captain|King|Queen|Miss)\b)"
+    r"[A-Z][a-z]{2,9} (Mc|O')?[A-Z][a-z]{2,11}\n"
+)
+# One sentence: no sentence end inside, so the model must stop at the first one.
+SENTENCE = r" ?[A-Z][^\n.!?()<>*#\[\]{}_|:]{15,200}[.!?]\n"
 PHRASE = r" [a-zA-Z][^\n<>*#\[\]{}_|.]{3,70}\n"
-PLACE = r" (the |a |an )?[a-z][a-z' ]{2,30}[a-z]\n"
+PLACE = r"(?i) [a-z]{3,14}( [a-z]{2,14}){0,2}\n"  # after "Place: the"
+NOT_PLACES = frozenset("hero heroine protagonist antagonist story scene film who that".split())
 JOB = r" [a-z][a-z -]{2,40}[a-z]\n"
-VOICE = r" [a-z][a-z ,-]{3,60}[a-z]\n"
-SPEECH = r" ?[A-Z\"'¿¡][^\n<>*#\[\]{}_|:]{1,220}[.!?\"'-]\n"
-ACTION = r" ?[A-Z][a-z' ,][^\n<>*#\[\]{}_|]{10,280}[.!]\n"
+VOICE = r" [a-z][a-z ,'-]{3,60}[a-z]\n"
+WANTS = r" [a-z][^\n.!?()<>*#\[\]{}_|:]{8,160}[.!]\n"
+# A speech: no cue-like capitals up front ("ELENA KRASNER (INT. …)"), no brackets or colons.
+SPEECH = r" ?(?![A-Z]{2,}|\S+ [A-Z]{2,})[A-Z\"'¿¡][^\n<>*#\[\]{}()_|:0-9]{1,160}[.!?\"'-]\n"
+ACTION = r" ?(?!Scene\b)[A-Z][a-z' ,][^\n<>*#\[\]{}()_|:0-9]{10,280}[.!]\n"
+ROLE_JOB = {  # when no occupation fits: a plain word for the part
+    "protagonist": "stranger",
+    "antagonist": "rival",
+    "ally": "friend",
+    "mentor": "teacher",
+    "supporting": "neighbour",
+}
+PERSON = "a person: a man or a woman who does this for a living"
+PERSON_MIN = 0.2  # MiniLM cosine; 'smuggler' .30, 'doctor' .27, 'forced' .16
+SPEECH_CANDIDATES = 2  # speeches and action lines: the bulk of the tokens, so fewer samples
 # Overused by small models whatever the story: a name from this list is dropped when
 # another candidate remains.
 STOCK_NAMES = frozenset(
@@ -90,6 +108,11 @@ def brief(controls: Controls) -> str:
     return f"A {controls.tone} {controls.genre} short film."
 
 
+def job_of(c: Character) -> str:
+    """The occupation in a description written as '(age) occupation. …'."""
+    return c.description.split(". ")[0].split(") ")[-1]
+
+
 def _first(name: str) -> str:
     return name.split()[0]
 
@@ -98,11 +121,11 @@ def _clean(text: str) -> str:
     return " ".join(text.strip().split())
 
 
-def _copies_logline(text: str, logline: str, n: int = 6) -> bool:
-    """True when `text` repeats n or more consecutive words of the logline."""
-    a = re.findall(r"[a-z']+", text.lower())
-    b = " ".join(re.findall(r"[a-z']+", logline.lower()))
-    return any(" ".join(a[i : i + n]) in b for i in range(max(0, len(a) - n + 1)))
+def _echoes(text: str, source: str, share: float = 0.6) -> bool:
+    """True when most of `text`'s content words come from `source`: the small model copying
+    its prompt back ("Alexi is forced to share a parking spot for one summer")."""
+    words = set(content(text))
+    return bool(words) and len(words & set(content(source))) / len(words) >= share
 
 
 @dataclass
@@ -111,8 +134,8 @@ class GuidedWriter:
 
     backend: TextBackend
     candidates: int = 3
-    temperature: float = 0.8
-    top_p: float = 0.95
+    temperature: float = 0.7
+    top_p: float = 0.9
     on_call: Call | None = field(default=None, repr=False, compare=False)
     reranker: Reranker = field(default_factory=Reranker, repr=False)
     tokens: int = field(default=0, init=False)  # completion tokens generated so far
@@ -138,6 +161,7 @@ class GuidedWriter:
         max_tokens: int,
         n: int | None = None,
         penalty_window: int = 0,
+        temperature: float | None = None,
     ) -> list[str]:
         """Candidates for one field, stripped, each matching `pattern` (possibly none)."""
         import regex
@@ -145,7 +169,7 @@ class GuidedWriter:
         prompt = self.prompt(user, prefill)
         sampling = Sampling(
             max_tokens=max_tokens,
-            temperature=self.temperature,
+            temperature=self.temperature if temperature is None else temperature,
             top_p=self.top_p,
             stop=("\n",),
             seed=seed,
@@ -176,7 +200,7 @@ class GuidedWriter:
     # -- level 1: title ----------------------------------------------------------------------
 
     def title(self, sp: Screenplay, seed: int = 0) -> str:
-        pattern = r" [A-Z][A-Za-z'-]*( [A-Za-z'-]+){0,4}\n"
+        pattern = r" [A-Z][A-Za-z']*( [A-Za-z][A-Za-z']*){0,4}\n"
         user = (
             f"Logline: {sp.logline}\n{direction(sp.controls)}\n\n"
             "Give this film a short, original title."
@@ -199,50 +223,93 @@ class GuidedWriter:
         return out
 
     def character(self, sp: Screenplay, role: Role, seed: int) -> Character:
-        """One more character for the role, consistent with the cast so far."""
-        n = len(sp.characters) + 1
+        """One more character for the role, consistent with the cast so far.
+
+        The occupation comes first (for the protagonist and antagonist, a phrase of the
+        logline, so the cast is the logline's people), then a name, gender and age that fit
+        it; the wants sentence is prefilled with the first name ("Ada wants …") and the voice
+        with "talks", so a small model writes about this person, not about the prompt."""
         so_far = "".join(f"- {c.name}, {c.description} ({c.role})\n" for c in sp.characters)
         user = (
             f"Logline: {sp.logline}\n{brief(sp.controls)}\n"
             + (f"Characters so far:\n{so_far}" if so_far else "")
-            + f"\nCreate the {role} of this film: {ROLE_HELP[role]}. Answer in this form:\n"
-            "Name:\nGender:\nAge:\nOccupation:\nWants:\nVoice:"
+            + f"\nCreate the {role} of this film, {ROLE_HELP[role]}. Answer in this form:\n"
+            "Occupation:\nName:\nGender:\nAge:\nWants:\nVoice:"
         )
-        form = "Name:"
-        taken = {_first(c.name) for c in sp.characters} | {
-            c.name.split()[-1] for c in sp.characters
-        }
+        jobs_taken = {w for c in sp.characters for w in job_of(c).split()}
+        spans = logline_roles(sp.logline) if role in ("protagonist", "antagonist") else []
+        spans = [x for x in spans if not set(x.split()) & jobs_taken]
+        spans = self.people(spans, sp.logline, subject=role == "protagonist")
+        # As written or capitalised, not any case: in upper case the model spells it out
+        # letter by letter and runs out of tokens.
+        forms = [f for x in spans for f in dict.fromkeys((x, x.capitalize(), x.title()))]
+        job_re = " (" + "|".join(map(re.escape, forms)) + r")\n" if spans else JOB
+        jobs = [
+            j.lower()
+            for j in self.ask("characters", user, "Occupation:", job_re, seed=seed, max_tokens=16)
+        ]
+        jobs = [j for j in jobs if not set(j.split()) & jobs_taken] or jobs
+        if jobs and not spans:  # freely written: keep only what reads as a person's job
+            fit = self.reranker.scores(jobs, about=PERSON, words=(1, 3))
+            jobs = [j for j, v in zip(jobs, fit, strict=True) if v >= PERSON_MIN]
+        about = sp.logline if role == "protagonist" else f"{ROLE_HELP[role]}. {sp.logline}"
+        job = jobs[self.reranker.best(jobs, about=about, words=(1, 4))] if jobs else ROLE_JOB[role]
+        form = f"Occupation: {job}\nName:"
+        taken = {w for c in sp.characters for w in c.name.split()}
         names = self.ask("characters", user, form, NAME, seed=seed, max_tokens=10, n=4)
         names = [x for x in names if not set(x.split()) & taken]
         names = [x for x in names if _first(x) not in STOCK_NAMES] or names
         spare = [entry[0] for entry in NAMES if not set(entry[0].split()) & taken]
-        name = names[0] if names else spare[(n + seed) % len(spare)]
+        name = names[0] if names else spare[(len(sp.characters) + seed) % len(spare)]
         form += f" {name}\nGender:"
         genders = self.ask(
             "characters", user, form, r" (woman|man)\n", seed=seed, max_tokens=3, n=1
         )
         gender = genders[0] if genders else "woman"
         form += f" {gender}\nAge:"
-        ages = self.ask("characters", user, form, r" [1-8][0-9]\n", seed=seed, max_tokens=3, n=1)
+        ages = self.ask(
+            "characters",
+            user,
+            form,
+            r" [1-8][0-9]\n",
+            seed=seed,
+            max_tokens=3,
+            n=1,
+            temperature=1.2,
+        )
         age = ages[0] if ages else "40"
-        form += f" {age}\nOccupation:"
-        spans = logline_roles(sp.logline) if role in ("protagonist", "antagonist") else []
-        taken_jobs = {c.description.split(". ")[0].split(") ")[-1] for c in sp.characters}
-        spans = [x for x in spans if x not in taken_jobs]
-        job_re = " (" + "|".join(re.escape(x) for x in spans) + r")\n" if spans else JOB
-        jobs = self.ask("characters", user, form, job_re, seed=seed, max_tokens=10)
-        about = sp.logline if role == "protagonist" else f"{ROLE_HELP[role]}. {sp.logline}"
-        job = jobs[self.reranker.best(jobs, about=about, words=(1, 5))] if jobs else role
-        form += f" {job}\nWants:"
-        wants = self.ask("characters", user, form, SENTENCE, seed=seed, max_tokens=40)
-        wants = [d for d in wants if not _copies_logline(d, sp.logline)] or wants
-        want = self._pick(wants, f"{name}, {job}. {sp.logline}", [], words=(8, 28))
-        form += f" {want}\nVoice:"
+        form += f" {age}\nWants: {_first(name)} wants"
+        wants = self.ask("characters", user, form, WANTS, seed=seed, max_tokens=32)
+        earlier = " ".join(c.description for c in sp.characters)
+        wants = [d for d in wants if not _echoes(d, f"{sp.logline} {earlier}")] or wants
+        want = self._pick(wants, f"{job}. {sp.logline}", [], words=(5, 24))
+        want = f"{_first(name)} wants {want}" if want else f"{_first(name)} wants the truth."
+        form += f" {want.split(' ', 2)[2]}\nVoice: talks"
         voices = self.ask("characters", user, form, VOICE, seed=seed, max_tokens=12)
-        voice = self._pick(voices, want or job, [], words=(2, 8))
+        voice = self._pick(voices, f"{job}. {want}", [], words=(2, 8))
         pronouns = "she/her" if gender == "woman" else "he/him"
-        description = f"({age}) {job.rstrip('.')}. {want}".strip()
-        return Character(slug(name), name, description, pronouns, gender, role, voice)
+        description = f"({age}) {job}. {want}"
+        return Character(
+            slug(name), name, description, pronouns, gender, role, f"talks {voice}" if voice else ""
+        )
+
+    def people(self, spans: list[str], logline: str, *, subject: bool) -> list[str]:
+        """The logline phrase that most reads as a person, not a thing or a verb (MiniLM);
+        for the protagonist (`subject`), earlier and longer phrases win ties. None when
+        nothing reads as a person (then the model names an occupation freely). A 135M model
+        choosing among the phrases itself picked 'lens' over 'smuggler'."""
+        if not spans:
+            return []
+        score = self.reranker.scores(spans, about=PERSON, words=(1, 3))
+        if max(score) < PERSON_MIN:
+            return []
+        if subject:
+            where = logline.lower()
+            score = [
+                v - 0.02 * len(where[: where.find(x)].split()) + 0.03 * (len(x.split()) - 1)
+                for v, x in zip(score, spans, strict=True)
+            ]
+        return [max(zip(score, spans, strict=True))[1]]
 
     # -- level 3: scenes, with their places ----------------------------------------------------
 
@@ -262,25 +329,34 @@ class GuidedWriter:
         """Scene k of the outline (place, time, who is there, what happens) and whether its
         place is inside."""
         end = " This is the last scene: the conflict is resolved." if k == total - 1 else ""
+        hero = _first(sp.characters[0].name) if sp.characters else "the hero"
+        purpose = beat.purpose.replace("the hero's", f"{hero}'s").replace("the hero", hero)
         cast = "".join(f"- {c.name}, {c.description} ({c.role})\n" for c in sp.characters)
         story = "".join(f"Scene {i}: {s.place.lower()}. {s.beat}\n" for i, s in enumerate(done, 1))
         user = (
             f"Logline: {sp.logline}\n{brief(sp.controls)}\nCharacters:\n{cast}"
             + (f"The story so far:\n{story}" if story else "")
-            + f"\nPlan scene {k + 1} of {total}: {beat.purpose}.{end} Answer in this form:\n"
+            + f"\nPlan scene {k + 1} of {total}: {purpose}.{end} Answer in this form:\n"
             "Place:\nTime:\nCharacters:\nWhat happens:"
         )
-        form = "Place:"
-        places = self.ask("scenes", user, form, PLACE, seed=seed, max_tokens=10)
+        form = "Place: the"
+        names = {w.lower() for c in sp.characters for w in c.name.split()}
+        names |= {job_of(c).split()[-1] for c in sp.characters if job_of(c)}  # 'keeper' is no place
+        places = [p.lower() for p in self.ask("scenes", user, form, PLACE, seed=seed, max_tokens=8)]
+        places = [
+            p
+            for p in places
+            if not set(p.split()) & (names | NOT_PLACES) and p.split()[-1] not in LOGLINE_STOP
+        ]
         known = [s.place.lower() for s in done]
-        place = self._pick(places, f"{sp.logline} {beat.purpose}", [], words=(1, 4))
-        place = next((p for p in known if p in places), place)
+        place = next((p for p in known if p in places), "")
+        place = place or self._pick(places, f"{sp.logline} {purpose}", [], words=(1, 3))
         stock = GENRE_PLACES[genre_key(sp.controls.genre)]
-        place = (place or stock[k % len(stock)][0]).upper().removeprefix("THE ")
+        place = (place or stock[k % len(stock)][0]).upper()
         inside = self.ask(
             "scenes",
             user,
-            form + f" {place.lower()}\nInside or outside:",
+            f"{form} {place.lower()}\nInside or outside:",
             r" (inside|outside)\n",
             seed=seed,
             max_tokens=3,
@@ -301,12 +377,13 @@ class GuidedWriter:
         present = list(dict.fromkeys(present))
         if k == 0 and firsts[0] not in present:
             present.insert(0, firsts[0])
-        form += f" {', '.join(present)}\nWhat happens:"
-        beats = self.ask("scenes", user, form, SENTENCE, seed=seed, max_tokens=60)
-        beats = [b for b in beats if not _copies_logline(b, sp.logline, 8)] or beats
-        about = f"{beat.purpose}. {sp.logline}"
-        text = self._pick(beats, about, [s.beat for s in done], words=(10, 40))
-        text = text or f"{present[0]}: {beat.purpose}."
+        # The beat starts with who acts, so it is about this story's people, not "the hero".
+        form += f" {', '.join(present)}\nPurpose: {purpose}\nWhat happens: {present[0]}"
+        beats = self.ask("scenes", user, form, WANTS, seed=seed, max_tokens=50)
+        before = " ".join(s.beat for s in done)
+        beats = [b for b in beats if not _echoes(b, f"{sp.logline} {before}")] or beats
+        text = self._pick(beats, f"{purpose}. {sp.logline}", [s.beat for s in done], words=(8, 35))
+        text = f"{present[0]} {text}" if text else f"{present[0]}: {purpose}."
         ids = tuple(c.id for f in present for c in sp.characters if _first(c.name) == f)
         scene = Scene(f"s{k + 1}", place.strip(), beat.name, text, ids, time)
         return scene, not (inside and inside[0] == "outside")
@@ -322,26 +399,25 @@ class GuidedWriter:
             scenes = [s for s in sp.scenes if s.place == p.name]
             what = scenes[0].beat if scenes else ""
             user = (
-                self.bible(sp)
-                + f"\n\nDescribe the place {('INT. ' if p.interior else 'EXT. ') + p.name} in "
-                f"one vivid sentence for the screenplay, as we first see it. Later here: {what}"
+                f"Logline: {sp.logline}\n{brief(sp.controls)}\n\nDescribe the place "
+                f"{('INT. ' if p.interior else 'EXT. ') + p.name} in one vivid sentence for "
+                f"the screenplay, as we first see it. Later here: {what}"
             )
-            found = self.ask("places", user, "Description:", SENTENCE, seed=seed + i, max_tokens=40)
-            if not found:  # one more try, more candidates, another seed
-                found = self.ask(
+            # Prefilled with the place itself, so the sentence is about it (not the title).
+            lead = f"The {p.name.lower()}"
+            found: list[str] = []
+            for attempt in range(2):  # a second try with more candidates and another seed
+                found = found or self.ask(
                     "places",
                     user,
-                    "Description:",
-                    SENTENCE,
-                    seed=seed + i + 991,
+                    f"Description: {lead}",
+                    WANTS,
+                    seed=seed + i + 991 * attempt,
                     max_tokens=40,
-                    n=5,
+                    n=3 + 2 * attempt,
                 )
-            best = (
-                found[self.reranker.best(found, about=p.name.lower(), words=(8, 25))]
-                if found
-                else f"The {p.name.lower()}."
-            )
+            best = self._pick(found, f"{p.name.lower()} {what}", [], words=(6, 25))
+            best = f"{lead} {best}" if best else f"{lead}."
             out.append(replace(p, description=best))
         return out
 
@@ -385,28 +461,38 @@ class GuidedWriter:
         existing = sp.dialogue.get(scene.id)
         opening = existing.action if existing and start else ""
         if not opening:
-            found = self.ask("dialogue", user, text, ACTION, seed=seed, max_tokens=60)
-            opening = self._pick(found, f"{scene.beat} {place.description if place else ''}", [])
+            first = self.ask("dialogue", user, text, ACTION, seed=seed, max_tokens=60)
+            opening = self._pick(first, f"{scene.beat} {place.description if place else ''}", [])
         text += f"{opening}\n\n"
         lines: list[Line] = []
         for line in start:
             lines.append(line)
             text += self._element_text(sp, line)
         want = speeches or speeches_for(sp.controls.minutes, len(sp.scenes))
+        done_actions = [opening] + [ln.action for ln in lines if ln.action]
         said = [ln.text for ln in lines]
         for turn in range(want):
             speaker = self.next_speaker(present, lines)
             cue = speaker.cue
-            found = self.ask(
-                "dialogue",
-                user,
-                text + f"{cue}\n",
-                SPEECH,
-                seed=seed + 7 * turn + 1,
-                max_tokens=50,
-                penalty_window=48,
-            )
-            found = [f for f in found if f not in said and not _names_self(f, speaker)]
+            found: list[str] = []
+            for attempt in range(2):  # all candidates rejected: once more, more of them
+                found = found or [
+                    f
+                    for f in map(
+                        _unquote,
+                        self.ask(
+                            "dialogue",
+                            user,
+                            text + f"{cue}\n",
+                            SPEECH,
+                            seed=seed + 7 * turn + 1 + 1000 * attempt,
+                            max_tokens=40,
+                            n=SPEECH_CANDIDATES + 2 * attempt,
+                            penalty_window=48,
+                        ),
+                    )
+                    if f not in said and not _names_self(f, speaker)
+                ]
             speech = self._pick(found, scene.beat, said, like=self.sheet(speaker), words=(4, 25))
             if not speech:
                 continue
@@ -420,10 +506,15 @@ class GuidedWriter:
                     act_text,
                     ACTION,
                     seed=seed + 7 * turn + 2,
-                    max_tokens=50,
+                    max_tokens=40,
+                    n=SPEECH_CANDIDATES,
                     penalty_window=48,
                 )
-                line = replace(line, action=self._pick(acts, scene.beat, said, words=(6, 30)))
+                # Better no action line than one the scene already had.
+                acts = [a for a in acts if not _echoes(a, " ".join(done_actions))]
+                action = self._pick(acts, scene.beat, said + done_actions, words=(6, 30))
+                done_actions.append(action)
+                line = replace(line, action=action)
             lines.append(line)
             text += self._element_text(sp, line)
         return Dialogue(scene.id, tuple(lines), opening)
@@ -490,6 +581,14 @@ def speeches_for(minutes: float, n_scenes: int) -> int:
     return max(4, min(16, round(lines * 0.6 / 4)))
 
 
+def _unquote(speech: str) -> str:
+    """The model often quotes a speech as if in prose: '"I'm on your side."' → the words."""
+    if len(speech) > 2 and speech[0] == speech[-1] == '"' and speech.count('"') == 2:
+        return speech[1:-1].strip()
+    return speech
+
+
 def _names_self(speech: str, speaker: Character) -> bool:
-    """A speech that starts with the speaker's own name ("ADA: …") is a format slip."""
-    return speech.upper().startswith((speaker.cue + ":", speaker.cue + " "))
+    """A speech that names its own speaker ("ADA: …", "Ada, your life is over") is a slip:
+    the model lost track of who is talking."""
+    return re.search(rf"\b{re.escape(_first(speaker.name))}\b", speech, re.I) is not None

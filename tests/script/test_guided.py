@@ -17,7 +17,8 @@ from soundstage.script.controls import check_controls
 from soundstage.script.guided import NAME, GuidedWriter, logline_roles
 from soundstage.script.types import Controls
 
-pytestmark = pytest.mark.slow
+# Slow on a busy 2-core box (minutes when CI shares it with other work): a wide timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 LOGLINE = "A retired lighthouse keeper discovers that a smuggler has stolen the great lens."
 
 
@@ -64,7 +65,8 @@ def test_guided_plan_tells_the_loglines_story(local) -> None:  # type: ignore[no
     assert sp.title and sp.title.lower() != LOGLINE.lower()
     names = [c.name for c in sp.characters]
     assert len(names) == 3 and len(set(names)) == 3
-    assert all(re.fullmatch(r"[A-Z][a-z]+ (Mc|O')?[A-Z][a-z]+", n) for n in names)
+    # two capitalised words (a fallback from the planner's list may carry accents: Tomás)
+    assert all(re.fullmatch(r"[A-Z][^\W\d_]+ (Mc|O')?[A-Z][^\W\d_]+", n) for n in names)
     assert sp.characters[0].role == "protagonist" and sp.characters[1].role == "antagonist"
     # the protagonist's occupation is a phrase of the logline, the description a sentence
     job = sp.characters[0].description.split(". ")[0].split(") ")[1]
