@@ -79,7 +79,11 @@ VOICE = r" [a-z][a-z ,'-]{3,60}[a-z]\n"
 WANTS = r" [a-z][^\n.!?()<>*#\[\]{}_|:]{8,160}[.!]\n"
 # A speech: no cue-like capitals up front ("ELENA KRASNER (INT. …)"), no brackets or colons.
 SPEECH = r" ?(?![A-Z]{2,}|\S+ [A-Z]{2,})[A-Z\"'¿¡][^\n<>*#\[\]{}()_|:0-9]{1,160}[.!?\"'-]\n"
-ACTION = r" ?(?!Scene\b)[A-Z][a-z' ,][^\n<>*#\[\]{}()_|:0-9]{10,280}[.!]\n"
+# An action line; never the model talking about the text ("Sentence after sentence …").
+META = (
+    r"(?!(Scene|Sentence|Original|Elaborate|Dialogue|Note|Action|Description|Example|Title|T he)\b)"
+)
+ACTION = r" ?" + META + r"[A-Z][a-z' ,][^\n<>*#\[\]{}()_|:0-9]{10,280}[.!]\n"
 ROLE_JOB = {  # when no occupation fits: a plain word for the part
     "protagonist": "stranger",
     "antagonist": "rival",
