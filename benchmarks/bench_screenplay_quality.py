@@ -100,7 +100,6 @@ def measure_file(path: Path) -> dict[str, object]:
 
 def run_one(spec: str, logline: str, genre: str, minutes: float, seed: int) -> dict[str, object]:
     with load_backend(spec) as backend, tempfile.TemporaryDirectory() as tmp:
-        tokens_before = 0
         start = time.perf_counter()
         result = produce(
             logline,
@@ -119,7 +118,6 @@ def run_one(spec: str, logline: str, genre: str, minutes: float, seed: int) -> d
             loops=ev.loops.loops, pages=ev.pages, seconds=seconds, title=result.screenplay.title
         )
         out["cast"] = [c.name for c in result.screenplay.characters]
-        out["tokens"] = tokens_before
         return out
 
 

@@ -102,6 +102,10 @@ def test_same_seed_same_screenplay(produced: Path, tmp_path: Path) -> None:
         (["A plot.", "--out", "OUT", "--minutes", "500"], "--minutes"),
         (["A plot.", "--out", "OUT", "--structure", "five-act"], "unknown --structure"),
         (["A plot.", "--out", "OUT", "--model", "nope"], "unknown backend spec"),
+        (["A plot.", "--out", "OUT", "--genre", "westernnn"], "--genre is one of: drama"),
+        (["A plot.", "--out", "OUT", "--tone", "grumpy"], "unknown tone 'grumpy'"),
+        (["A plot.", "--out", "OUT", "--rating", "NC-17"], "--rating is one of: G, PG"),
+        (["A plot.", "--out", "OUT", "--model", "local:/no/such.gguf"], "does not exist"),
     ],
 )
 def test_bad_input_is_one_line_and_writes_nothing(

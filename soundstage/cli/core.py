@@ -79,6 +79,7 @@ def run_checks(settings: Settings) -> list[Check]:
         checks.append(Check("embedded model", True, str(path), True))
     except SoundstageError as exc:
         checks.append(Check("embedded model", False, exc.message, True))
+    checks.append(_writer_check())
     checks += _music_checks()
     java = shutil.which("java")
     java_version = _run([java, "-version"]) if java else None
@@ -103,6 +104,22 @@ def run_checks(settings: Settings) -> list[Check]:
     gpu = _run(["nvidia-smi", "-L"]) if shutil.which("nvidia-smi") else None
     checks.append(Check("gpu", bool(gpu), gpu or "none found; everything runs on the CPU"))
     return checks
+
+
+def _writer_check() -> Check:
+    """The default writer (`local`): its model file and runtime, found but not loaded."""
+    import importlib.util
+
+    from soundstage.backends.local import INSTALL_HINT, default_gguf
+
+    try:
+        gguf = default_gguf()
+    except SoundstageError as exc:
+        return Check("writer model", False, exc.message)
+    missing = [m for m in ("torch", "transformers", "gguf") if importlib.util.find_spec(m) is None]
+    if missing:
+        return Check("writer model", False, f"{', '.join(missing)} missing: {INSTALL_HINT}")
+    return Check("writer model", True, f"{gguf.name} (local, the default writer)")
 
 
 def _recommender_check(settings: Settings) -> Check:

@@ -10,7 +10,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from soundstage.backends import load_backend
 from soundstage.cli._app import app, console, state
 from soundstage.errors import SoundstageError
-from soundstage.script.controls import GENRES, RATINGS, TONES
+from soundstage.script.controls import GENRES, RATINGS, TONES, check_controls, check_logline
 from soundstage.script.structures import STRUCTURES
 from soundstage.script.types import Controls
 
@@ -61,6 +61,8 @@ def produce(
             f"unknown --structure {structure!r}", hint=f"use one of: {', '.join(STRUCTURES)}"
         )
     controls = Controls(genre, tone, rating, minutes, structure)  # type: ignore[arg-type]
+    check_logline(logline)  # before the model loads (seconds): a typo is an instant error
+    controls = check_controls(controls)
     settings = state.settings()
     author = author if author is not None else settings.author
     with load_backend(model or settings.model, settings) as backend:
