@@ -170,8 +170,12 @@ def main() -> None:
         for logline, genre in LOGLINES[: args.limit]:
             row = run_one(spec, logline, genre, args.minutes, args.seed)
             row["logline"] = logline
+            nw = row["non_word_rate"]
             print(
-                f"{spec:9} {row['seconds']:6.1f}s  cov {row['logline_coverage']:.2f}  {row['title']!r}  {row['cast']}",
+                f"{spec:9} {row['seconds']:6.1f}s  non-words {'-' if nw is None else f'{nw:.3f}'}  "
+                f"archaic {row['archaic_rate']:.3f}  cov {row['logline_coverage']:.2f}  "
+                f"action {row['action_share']:.2f}  voices {row['distinct_voices']:.2f}  "
+                f"{row['title']!r}  {row['cast']}",
                 flush=True,
             )
             rows.append(row)
