@@ -29,7 +29,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soundstage.backends.base import (
     Chunk,
@@ -40,6 +40,9 @@ from soundstage.backends.base import (
     TextBackend,
 )
 from soundstage.errors import BackendError, BackendUnavailable
+
+if TYPE_CHECKING:
+    from soundstage.backends.llama import KVCache
 from soundstage.fileio import file_sha256
 
 __all__ = ["LocalBackend", "default_gguf", "model_card_config"]
@@ -53,6 +56,28 @@ INSTALL_HINT = (
 # token is almost always among them, few enough to keep the check cheap.
 CANDIDATES = 120
 REPETITION_PENALTY = 1.15
+# What int8 smoothing measures activations on (see backends/llama.py): a prompt of the kind
+# the writers' room sends, in the model's chat format.
+CALIBRATION = """<|im_start|>system
+You are an award-winning screenwriter. You write short films in modern, plain English.<|im_end|>
+<|im_start|>user
+Logline: A night-shift nurse finds out that the hospital's new owner is selling patients'
+records, and has one week to prove it before her ward closes.
+A tense drama short film. Write scene 3 of 8 in screenplay format.<|im_end|>
+<|im_start|>assistant
+INT. HOSPITAL CORRIDOR - NIGHT
+
+The lights hum. ROSA DIAZ (40s), scrubs creased from a double shift, pushes a cart past
+empty rooms and stops at a door marked RECORDS.
+
+ROSA
+Somebody's been in here. The drawer was locked at six.
+
+DANIEL OKAFOR (50s), the new owner, steps out of the shadows with a folder under his arm.
+
+DANIEL
+You should be with your patients, nurse. Not with my paperwork.
+"""
 
 
 def model_card_config() -> dict[str, Any]:
@@ -137,18 +162,19 @@ class Sample:
 class Runtime:
     """A loaded model, its tokenizer and the KV cache of the last prompt (one thread at a time)."""
 
-    def __init__(self, folder: Path, threads: int | None = None) -> None:
+    def __init__(self, folder: Path, threads: int | None = None, int8: bool = True) -> None:
+        """`int8=False` keeps every weight float32 (exactly transformers' numbers, slower)."""
         torch, transformers = _import_runtime()
+        from soundstage.backends.llama import Llama
+
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
         self.torch = torch
+        self.folder = folder
         torch.set_num_threads(threads or min(4, os.cpu_count() or 1))
         self.tokenizer = transformers.AutoTokenizer.from_pretrained(folder)
-        # float32: on CPUs without native bf16 (most), prompt processing is ~6x faster in
-        # float32 and decoding only ~25% slower, and the writers' room is prompt-heavy.
-        self.model = transformers.AutoModelForCausalLM.from_pretrained(
-            folder, dtype=torch.float32
-        ).eval()
+        calibration = self.encode(CALIBRATION) if int8 else None
+        self.model = Llama.load(folder, calibration=calibration)
         self.eos = {self.tokenizer.eos_token_id} | {
             self.tokenizer.convert_tokens_to_ids(t)
             for t in ("<|im_end|>", "<|endoftext|>")
@@ -163,43 +189,32 @@ class Runtime:
             i for i, p in enumerate(self.pieces) if not any(ch.isalnum() for ch in p)
         }
         self.lock = threading.Lock()
-        self._ids: list[int] = []
-        self._cache: Any = None
-        self._last: Any = None  # logits after the cached prefix
+        self._ids: list[int] = []  # the last prompt, whose keys and values are in _cache
+        self._cache: KVCache | None = None
+        self._last: Any = None  # logits after the last prompt
 
     def encode(self, text: str) -> list[int]:
         ids: list[int] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
         return ids
 
-    def _forward(self, ids: Sequence[int], cache: Any) -> Any:
-        torch = self.torch
-        out = self.model(input_ids=torch.tensor([list(ids)]), cache=cache, use_cache=True)
-        return out.past_key_values, out.logits[0, -1].float()
-
-    def prefill(self, ids: list[int]) -> tuple[Any, Any]:
-        """The cache and last logits for `ids`, reusing the longest cached common prefix."""
-        import copy
-
-        from transformers import DynamicCache
+    def prefill(self, ids: list[int], rows: int, room: int) -> tuple[KVCache, Any]:
+        """A cache of `rows` copies of `ids` with `room` positions to spare, and the logits
+        after `ids`; only the part of `ids` past the last prompt's common prefix is run."""
+        from soundstage.backends.llama import KVCache
 
         common = 0
         for a, b in zip(self._ids, ids, strict=False):
             if a != b:
                 break
             common += 1
-        if common == len(ids) == len(self._ids) and self._cache is not None:
-            return copy.deepcopy(self._cache), self._last
-        common = min(common, len(ids) - 1)  # always run at least one token for logits
-        if self._cache is not None and common > 0:
-            cache = self._cache  # cut back to the common prefix, in place: it is replaced below
-            if len(self._ids) > common:
-                cache.crop(common - len(self._ids))
-        else:
-            cache, common = DynamicCache(), 0
-        with self.torch.inference_mode():
-            cache, last = self._forward(ids[common:], cache)
-        self._ids, self._cache, self._last = list(ids), cache, last
-        return copy.deepcopy(cache), last  # decoding appends to the copy, not to the prefix
+        if self._cache is None:
+            self._cache = KVCache(self.model.config, 1, len(ids) + room)
+        if ids != self._ids or self._last is None:
+            common = min(common, len(ids) - 1)  # always run at least one token for logits
+            self._cache.crop(common)
+            self._last = self.model(self.torch.tensor([ids[common:]]), self._cache)[0]
+            self._ids = list(ids)
+        return self._cache.expand(rows, len(ids) + room), self._last
 
     def sample(
         self,
@@ -221,15 +236,13 @@ class Runtime:
         ids = self.encode(prompt)
         if not ids:
             ids = [self.tokenizer.bos_token_id or 0]
-        limit = self.model.config.max_position_embeddings
+        limit = self.model.config.max_positions
         if len(ids) + sampling.max_tokens > limit:
             raise BackendError(
                 f"prompt of {len(ids)} tokens + max_tokens {sampling.max_tokens} is more "
                 f"than the model's context of {limit} tokens"
             )
-        cache, last = self.prefill(ids)
-        if n > 1:
-            cache.batch_repeat_interleave(n)
+        cache, last = self.prefill(ids, n, sampling.max_tokens)
         logits = last.unsqueeze(0).repeat(n, 1)
         gen = torch.Generator().manual_seed(sampling.seed if sampling.seed is not None else 0)
         compiled = regex.compile(pattern, regex.DOTALL) if pattern else None
@@ -260,9 +273,7 @@ class Runtime:
                     texts[row], done[row], finish[row] = texts[row][:cut], True, "stop"
             if all(done):
                 break
-            step = torch.tensor([[max(t, 0)] for t in chosen])
-            out = self.model(input_ids=step, cache=cache, use_cache=True)
-            cache, logits = out.past_key_values, out.logits[:, -1].float()
+            logits = self.model(torch.tensor([[max(t, 0)] for t in chosen]), cache)
         return [Sample(t, f, len(ids), c) for t, f, c in zip(texts, finish, counts, strict=True)]
 
     def _penalise(self, logits: Any, seen: list[set[int]]) -> Any:

@@ -81,9 +81,19 @@ WANTS = r" [a-z][^\n.!?()<>*#\[\]{}_|:]{8,160}[.!]\n"
 SPEECH = r" ?(?![A-Z]{2,}|\S+ [A-Z]{2,})[A-Z\"'¿¡][^\n<>*#\[\]{}()_|:0-9]{1,160}[.!?\"'-]\n"
 # An action line; never the model talking about the text ("Sentence after sentence …").
 META = (
-    r"(?!(Scene|Sentence|Original|Elaborate|Dialogue|Note|Action|Description|Example|Title|T he)\b)"
+    r"(?!(Scene|Sentence|Original|Elaborate|Dialogue|Note|Action|Description|Example|Title|T he"
+    r"|Begin|What happens|The scene|This scene|In this scene|Cut to)\b)"
 )
-ACTION = r" ?" + META + r"[A-Z][a-z' ,][^\n<>*#\[\]{}()_|:0-9]{10,280}[.!]\n"
+# It starts with a word ("V – Alex" is not one) and is in the third person: "you", "I", "we"
+# outside quotes mean a speech has slipped into the action (see `_spoken`).
+ACTION = r" ?" + META + r"(A|An|[A-Z][a-z']+)[ ,][^\n<>*#\[\]{}()_|:0-9]{10,280}[.!]\n"
+ROLE_WANTS = {  # when every sampled want copies the logline or another character's
+    "protagonist": "wants to set right what the story took from them.",
+    "antagonist": "wants to keep what they took, whatever it costs.",
+    "ally": "wants to be trusted with the truth.",
+    "mentor": "wants to see a mistake of long ago not made again.",
+    "supporting": "wants a quiet life back.",
+}
 ROLE_JOB = {  # when no occupation fits: a plain word for the part
     "protagonist": "stranger",
     "antagonist": "rival",
@@ -94,6 +104,8 @@ ROLE_JOB = {  # when no occupation fits: a plain word for the part
 PERSON = "a person: a man or a woman who does this for a living"
 PERSON_MIN = 0.2  # MiniLM cosine; 'smuggler' .30, 'doctor' .27, 'forced' .16
 SPEECH_CANDIDATES = 2  # speeches and action lines: the bulk of the tokens, so fewer samples
+LINES_PER_PAGE = 55  # a page is about a minute of screen time
+MIN_SPEECHES, MAX_SPEECHES = 4, 40  # a scene's speeches, whatever its page budget
 # Overused by small models whatever the story: a name from this list is dropped when
 # another candidate remains.
 STOCK_NAMES = frozenset(
@@ -238,12 +250,14 @@ class GuidedWriter:
             f"Logline: {sp.logline}\n{brief(sp.controls)}\n"
             + (f"Characters so far:\n{so_far}" if so_far else "")
             + f"\nCreate the {role} of this film, {ROLE_HELP[role]}. Answer in this form:\n"
-            "Occupation:\nName:\nGender:\nAge:\nWants:\nVoice:"
+            "Occupation:\nGender:\nName:\nAge:\nWants:\nVoice:"
         )
         jobs_taken = {w for c in sp.characters for w in job_of(c).split()}
         spans = logline_roles(sp.logline) if role in ("protagonist", "antagonist") else []
-        spans = [x for x in spans if not set(x.split()) & jobs_taken]
-        spans = self.people(spans, sp.logline, subject=role == "protagonist")
+        # "Two rival food-truck owners": a plural role is both the protagonist's and the
+        # antagonist's; a singular one is taken once.
+        spans = [x for x in spans if x != singular(x) or not set(x.split()) & jobs_taken]
+        spans = [singular(x) for x in self.people(spans, sp.logline, subject=role == "protagonist")]
         # As written or capitalised, not any case: in upper case the model spells it out
         # letter by letter and runs out of tokens.
         forms = [f for x in spans for f in dict.fromkeys((x, x.capitalize(), x.title()))]
@@ -252,25 +266,28 @@ class GuidedWriter:
             j.lower()
             for j in self.ask("characters", user, "Occupation:", job_re, seed=seed, max_tokens=16)
         ]
-        jobs = [j for j in jobs if not set(j.split()) & jobs_taken] or jobs
+        if not spans:
+            jobs = [j for j in jobs if not set(j.split()) & jobs_taken] or jobs
         if jobs and not spans:  # freely written: keep only what reads as a person's job
             fit = self.reranker.scores(jobs, about=PERSON, words=(1, 3))
             jobs = [j for j, v in zip(jobs, fit, strict=True) if v >= PERSON_MIN]
         about = sp.logline if role == "protagonist" else f"{ROLE_HELP[role]}. {sp.logline}"
         job = jobs[self.reranker.best(jobs, about=about, words=(1, 4))] if jobs else ROLE_JOB[role]
-        form = f"Occupation: {job}\nName:"
+        form = f"Occupation: {job}\nGender:"
+        gender = logline_gender(sp.logline) if role == "protagonist" else None
+        if gender is None:
+            genders = self.ask(
+                "characters", user, form, r" (woman|man)\n", seed=seed, max_tokens=3, n=1
+            )
+            gender = genders[0] if genders else "woman"
+        form += f" {gender}\nName:"
         taken = {w for c in sp.characters for w in c.name.split()}
         names = self.ask("characters", user, form, NAME, seed=seed, max_tokens=10, n=4)
         names = [x for x in names if not set(x.split()) & taken]
         names = [x for x in names if _first(x) not in STOCK_NAMES] or names
-        spare = [entry[0] for entry in NAMES if not set(entry[0].split()) & taken]
+        spare = [e[0] for e in NAMES if not set(e[0].split()) & taken and e[2] == gender]
         name = names[0] if names else spare[(len(sp.characters) + seed) % len(spare)]
-        form += f" {name}\nGender:"
-        genders = self.ask(
-            "characters", user, form, r" (woman|man)\n", seed=seed, max_tokens=3, n=1
-        )
-        gender = genders[0] if genders else "woman"
-        form += f" {gender}\nAge:"
+        form += f" {name}\nAge:"
         ages = self.ask(
             "characters",
             user,
@@ -283,11 +300,8 @@ class GuidedWriter:
         )
         age = ages[0] if ages else "40"
         form += f" {age}\nWants: {_first(name)} wants"
-        wants = self.ask("characters", user, form, WANTS, seed=seed, max_tokens=32)
-        earlier = " ".join(c.description for c in sp.characters)
-        wants = [d for d in wants if not _echoes(d, f"{sp.logline} {earlier}")] or wants
-        want = self._pick(wants, f"{job}. {sp.logline}", [], words=(5, 24))
-        want = f"{_first(name)} wants {want}" if want else f"{_first(name)} wants the truth."
+        want = self.wants(sp, role, user, form, job, seed)
+        want = f"{_first(name)} wants {want}" if want else f"{_first(name)} {ROLE_WANTS[role]}"
         form += f" {want.split(' ', 2)[2]}\nVoice: talks"
         voices = self.ask("characters", user, form, VOICE, seed=seed, max_tokens=12)
         voice = self._pick(voices, f"{job}. {want}", [], words=(2, 8))
@@ -296,6 +310,34 @@ class GuidedWriter:
         return Character(
             slug(name), name, description, pronouns, gender, role, f"talks {voice}" if voice else ""
         )
+
+    def wants(self, sp: Screenplay, role: Role, user: str, form: str, job: str, seed: int) -> str:
+        """What the character wants, not a copy of the logline or of another character's
+        wants (a small model's habit); a second, hotter try penalises the prompt's words."""
+        earlier = " ".join(c.description for c in sp.characters)
+        for attempt in range(2):
+            found = self.ask(
+                "characters",
+                user,
+                form,
+                WANTS,
+                seed=seed + 313 * attempt,
+                max_tokens=32,
+                n=3 + attempt,
+                temperature=None if attempt == 0 else 1.0,
+                penalty_window=0 if attempt == 0 else 160,
+            )
+            # The logline's own words are welcome ("to find the smuggler who stole the lens"),
+            # a copy of it is not; nor is a copy of another character's wants.
+            fresh = [
+                d
+                for d in found
+                if not _echoes(d, sp.logline, 0.8 if role == "protagonist" else 0.6)
+                and not (earlier and _echoes(d, earlier))
+            ]
+            if fresh:
+                return self._pick(fresh, f"{job}. {sp.logline}", [], words=(5, 24))
+        return ""
 
     def people(self, spans: list[str], logline: str, *, subject: bool) -> list[str]:
         """The logline phrase that most reads as a person, not a thing or a verb (MiniLM);
@@ -380,6 +422,9 @@ class GuidedWriter:
         present = [f for f in (whos[0].split(", ") if whos else firsts[:2]) if f in firsts]
         present = list(dict.fromkeys(present))
         if k == 0 and firsts[0] not in present:
+            present.insert(0, firsts[0])
+        if firsts[0] in present:  # the story is the protagonist's: its beats start with them
+            present.remove(firsts[0])
             present.insert(0, firsts[0])
         # The beat starts with who acts, so it is about this story's people, not "the hero".
         form += f" {', '.join(present)}\nPurpose: {purpose}\nWhat happens: {present[0]}"
@@ -466,16 +511,22 @@ class GuidedWriter:
         opening = existing.action if existing and start else ""
         if not opening:
             first = self.ask("dialogue", user, text, ACTION, seed=seed, max_tokens=60)
+            first = [a for a in first if not _shouts(a) and not _spoken(a)]
             opening = self._pick(first, f"{scene.beat} {place.description if place else ''}", [])
         text += f"{opening}\n\n"
         lines: list[Line] = []
         for line in start:
             lines.append(line)
             text += self._element_text(sp, line)
-        want = speeches or speeches_for(sp.controls.minutes, len(sp.scenes))
+        # A fixed count when asked (`write continue`), else speeches until the scene fills
+        # its share of the pages (a page a minute), so --minutes is what the writer gets.
+        want = speeches or MAX_SPEECHES
+        budget = sp.controls.minutes * LINES_PER_PAGE / max(1, len(sp.scenes))
         done_actions = [opening] + [ln.action for ln in lines if ln.action]
         said = [ln.text for ln in lines]
         for turn in range(want):
+            if not speeches and turn >= MIN_SPEECHES and scene_lines(opening, lines) >= budget:
+                break
             speaker = self.next_speaker(present, lines)
             cue = speaker.cue
             found: list[str] = []
@@ -495,14 +546,16 @@ class GuidedWriter:
                             penalty_window=48,
                         ),
                     )
-                    if f not in said and not _names_self(f, speaker)
+                    if f not in said
+                    and not _names_self(f, speaker)
+                    and not _same_opening(f, speaker, lines)
                 ]
             speech = self._pick(found, scene.beat, said, like=self.sheet(speaker), words=(4, 25))
             if not speech:
                 continue
             line = Line(speaker.id, speech)
             said.append(speech)
-            if turn % 3 == 2 or turn == want - 1:
+            if turn % 3 == 2:
                 act_text = text + f"{cue}\n{speech}\n\n"
                 acts = self.ask(
                     "dialogue",
@@ -515,7 +568,11 @@ class GuidedWriter:
                     penalty_window=48,
                 )
                 # Better no action line than one the scene already had.
-                acts = [a for a in acts if not _echoes(a, " ".join(done_actions))]
+                acts = [
+                    a
+                    for a in acts
+                    if not _echoes(a, " ".join(done_actions)) and not _shouts(a) and not _spoken(a)
+                ]
                 action = self._pick(acts, scene.beat, said + done_actions, words=(6, 30))
                 done_actions.append(action)
                 line = replace(line, action=action)
@@ -578,11 +635,68 @@ def logline_roles(logline: str) -> list[str]:
     return list(dict.fromkeys(" ".join(s) for s in spans if not set(s) & LOGLINE_STOP))
 
 
+def singular(phrase: str) -> str:
+    """'food-truck owners' → 'food-truck owner' (a character is one person); 'boss' stays."""
+    head, _, last = phrase.rpartition(" ")
+    if len(last) > 3 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        last = last[:-3] + "y" if last.endswith("ies") else last[:-1]
+    return f"{head} {last}".strip()
+
+
+def logline_gender(logline: str) -> str | None:
+    """The protagonist's gender when the logline's pronouns say it ("… of her lighthouse"):
+    the logline is about its protagonist. None when it uses both, or neither."""
+    words = set(re.findall(r"[a-z]+", logline.lower()))
+    she, he = (
+        bool(words & {"she", "her", "hers", "herself"}),
+        bool(words & {"he", "him", "his", "himself"}),
+    )
+    return "woman" if she and not he else "man" if he and not she else None
+
+
+def scene_lines(opening: str, lines: Sequence[Line]) -> int:
+    """Printed lines of a scene so far: heading, action at 61 columns, speeches at 35, a
+    blank line between elements (as report.estimate_pages counts them)."""
+    total = 2 + _wrapped(opening, 61) + 1
+    for line in lines:
+        total += 1 + _wrapped(line.text, 35) + 1
+        if line.action:
+            total += _wrapped(line.action, 61) + 1
+    return total
+
+
+def _wrapped(text: str, width: int) -> int:
+    return max(1, -(-len(text) // width)) if text else 0
+
+
 def speeches_for(minutes: float, n_scenes: int) -> int:
     """Speeches per scene: a page is ~55 lines; a speech with its cue takes ~4 of them, and
     the scene's action (about a third of the page) the rest."""
     lines = minutes * 55 / max(1, n_scenes)
     return max(4, min(16, round(lines * 0.6 / 4)))
+
+
+def _shouts(action: str) -> bool:
+    """An action line in capitals ("A LIGHT IS ALREADY HERE") or a heading passed off as one
+    ("E SUBSTITUTE - DAY - …"): the model lost the format. A name in capitals is fine."""
+    caps = r"\b[A-Z]{2,}\W+[A-Z]{2,}\W+[A-Z]{2,}\b"
+    return re.search(caps + r"|\s-\s(DAY|NIGHT)\b", action) is not None
+
+
+def _same_opening(speech: str, speaker: Character, lines: Sequence[Line]) -> bool:
+    """The speaker opens as they did last time ("Ladies, …" / "Ladies, …"): a small model's
+    loop, one speech at a time."""
+    before = [ln.text for ln in lines if ln.speaker == speaker.id][-1:]
+    opening = re.findall(r"[\w']+", speech.lower())[:2]
+    return bool(before) and opening == re.findall(r"[\w']+", before[0].lower())[:2]
+
+
+def _spoken(action: str) -> bool:
+    """An action line that talks ("Serena, you're the only one left."): first or second
+    person outside quotation marks. Action is what the camera sees, in the third person."""
+    outside = re.sub(r'"[^"]*("|$)', " ", action)
+    pronoun = r"\b(I|I'm|I've|I'll|me|my|you|your|you're|we|we're|us|our)\b"
+    return re.search(pronoun, outside, re.IGNORECASE) is not None
 
 
 def _unquote(speech: str) -> str:

@@ -1,0 +1,117 @@
+"""Our Llama forward pass against transformers' own, on a small random model (fast) and on
+the shipped SmolLM2 weights (slow): same logits in float32, with the prefix cache cropped,
+grown and expanded; int8 within a hair of float32 in perplexity."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from soundstage.backends.llama import KVCache, Llama  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, Path]:
+    """A random 2-layer llama saved as transformers saves it."""
+    config = transformers.LlamaConfig(
+        vocab_size=300,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        tie_word_embeddings=True,
+        rope_theta=10000.0,
+    )
+    torch.manual_seed(0)
+    model = transformers.LlamaForCausalLM(config).eval()
+    folder = tmp_path_factory.mktemp("tiny")
+    model.save_pretrained(folder)
+    return model, folder
+
+
+def _reference(model: object, ids: list[int]) -> torch.Tensor:
+    with torch.inference_mode():
+        return model(input_ids=torch.tensor([ids])).logits[0]  # type: ignore[operator]
+
+
+def test_same_logits_as_transformers_through_a_cropped_and_expanded_cache(tiny) -> None:  # type: ignore[no-untyped-def]
+    model, folder = tiny
+    ours = Llama.load(folder)
+    ids = list(range(5, 45))
+    ref = _reference(model, ids)
+    other = _reference(model, ids[:20] + [7, 8, 9])
+    with torch.inference_mode():
+        cache = KVCache(ours.config, 1, 4)  # too small on purpose: it must grow
+        assert torch.allclose(ours(torch.tensor([ids[:20]]), cache)[0], ref[19], atol=1e-4)
+        # a different continuation after cropping back to the shared prefix
+        ours(torch.tensor([[1, 2, 3]]), cache)
+        cache.crop(20)
+        got = ours(torch.tensor([[7, 8, 9]]), cache)[0]
+        assert torch.allclose(got, other[-1], atol=1e-4)
+        cache.crop(20)
+        rows = cache.expand(3, 40)
+        assert rows.batch == 3 and rows.length == 20
+        for i in range(20, 40):  # token by token, three identical rows
+            step = ours(torch.tensor([[ids[i]]] * 3), rows)
+            assert torch.allclose(step, ref[i].expand(3, -1), atol=1e-4), i
+        # prompt processing after a cached prefix (the causal mask is offset)
+        cache.crop(10)
+        assert torch.allclose(ours(torch.tensor([ids[10:40]]), cache)[0], ref[39], atol=1e-4)
+
+
+def test_a_prompt_past_the_model_context_is_refused(tiny) -> None:  # type: ignore[no-untyped-def]
+    _model, folder = tiny
+    ours = Llama.load(folder)
+    with torch.inference_mode(), pytest.raises(ValueError, match="more than the model's 128"):
+        ours(torch.tensor([list(range(129))]), KVCache(ours.config, 1, 8))
+
+
+def test_not_a_llama_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"model_type": "gpt2"}', encoding="utf-8")
+    with pytest.raises(ValueError, match="not a plain llama model"):
+        Llama.load(tmp_path)
+
+
+def _perplexity(model: Llama, ids: list[int]) -> tuple[float, list[int]]:
+    nll, best = 0.0, []
+    with torch.inference_mode():
+        cache = KVCache(model.config, 1, len(ids))
+        model(torch.tensor([ids[:64]]), cache)
+        for i in range(64, len(ids) - 1):
+            logits = model(torch.tensor([[ids[i]]]), cache)[0]
+            nll -= torch.log_softmax(logits, -1)[ids[i + 1]].item()
+            best.append(int(logits.argmax()))
+    return math.exp(nll / (len(ids) - 65)), best
+
+
+@pytest.mark.slow
+def test_int8_smoothed_weights_keep_the_shipped_models_perplexity() -> None:
+    from soundstage.backends.local import default_gguf, load_runtime
+    from soundstage.errors import BackendUnavailable
+
+    try:
+        runtime = load_runtime(default_gguf())
+    except BackendUnavailable as exc:
+        pytest.skip(str(exc))
+    text = (
+        "INT. HOSPITAL CORRIDOR - NIGHT\n\nA long corridor. Most of the lights are off. At the "
+        "far end a vending machine hums. MAYA (30s) walks fast, a folder pressed to her chest.\n\n"
+        "MAYA\nWhere did they take him? He was here an hour ago.\n\nA NURSE looks up from a "
+        "screen and does not answer. Maya slaps the folder on the desk.\n\nMAYA\nI am his "
+        "sister. I have a right to know.\n\nNURSE\nRoom twelve. But the doctor is with him, "
+        "and you cannot go in yet.\n\nMaya is already running."
+    )
+    ids = runtime.encode(text)
+    exact = Llama.load(runtime.folder)  # float32, no calibration
+    ppl_float, best_float = _perplexity(exact, ids)
+    ppl_int8, best_int8 = _perplexity(runtime.model, ids)
+    assert ppl_int8 < ppl_float * 1.03, (ppl_int8, ppl_float)
+    agree = sum(a == b for a, b in zip(best_float, best_int8, strict=True)) / len(best_float)
+    assert agree > 0.85, agree
