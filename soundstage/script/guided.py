@@ -28,6 +28,7 @@ local backend's prefix cache makes each further field cost only its own tokens.
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -282,11 +283,30 @@ class GuidedWriter:
             gender = genders[0] if genders else "woman"
         form += f" {gender}\nName:"
         taken = {w for c in sp.characters for w in c.name.split()}
-        names = self.ask("characters", user, form, NAME, seed=seed, max_tokens=10, n=4)
-        names = [x for x in names if not set(x.split()) & taken]
+        # Small models have one favourite name ("Sarah Jenkins" for every woman): names
+        # already in the cast are ruled out token by token, and names are sampled hot.
+        # Asked apart from the cast list, which the model would copy ('Avacha' after 'Ava').
+        ask_name = (
+            f"Logline: {sp.logline}\n{brief(sp.controls)}\n\nName the {role} of this film, a "
+            f"{gender} who is a {job}: a first and last name that fit the story's setting."
+        )
+        names = self.ask(
+            "characters",
+            ask_name,
+            "Name:",
+            name_pattern(taken),
+            seed=seed,
+            max_tokens=10,
+            n=4,
+            temperature=1.0,
+        )
+        names = [x for x in names if not _like_taken(x, taken)]
         names = [x for x in names if _first(x) not in STOCK_NAMES] or names
-        spare = [e[0] for e in NAMES if not set(e[0].split()) & taken and e[2] == gender]
-        name = names[0] if names else spare[(len(sp.characters) + seed) % len(spare)]
+        spare = [e[0] for e in NAMES if not _like_taken(e[0], taken) and e[2] == gender]
+        # When every sampled name is taken: a stock name that depends on the story, so two
+        # loglines with the same seed do not share a cast.
+        pick = zlib.crc32(f"{sp.logline}|{role}|{seed}".encode()) % len(spare)
+        name = names[0] if names else spare[pick]
         form += f" {name}\nAge:"
         ages = self.ask(
             "characters",
@@ -295,10 +315,13 @@ class GuidedWriter:
             r" [1-8][0-9]\n",
             seed=seed,
             max_tokens=3,
-            n=1,
+            n=4,
             temperature=1.2,
         )
-        age = ages[0] if ages else "40"
+        # A cast of one age (the model's favourite is 28) reads as one person three times.
+        used = {int(c.description[1:3]) for c in sp.characters if c.description[1:3].isdigit()}
+        ages = [a for a in ages if all(abs(int(a) - u) > 4 for u in used)] or ages
+        age = ages[0] if ages else str(30 + 12 * len(sp.characters))
         form += f" {age}\nWants: {_first(name)} wants"
         want = self.wants(sp, role, user, form, job, seed)
         want = f"{_first(name)} wants {want}" if want else f"{_first(name)} {ROLE_WANTS[role]}"
@@ -352,7 +375,7 @@ class GuidedWriter:
         if subject:
             where = logline.lower()
             score = [
-                v - 0.02 * len(where[: where.find(x)].split()) + 0.03 * (len(x.split()) - 1)
+                v - 0.05 * len(where[: where.find(x)].split()) + 0.03 * (len(x.split()) - 1)
                 for v, x in zip(score, spans, strict=True)
             ]
         return [max(zip(score, spans, strict=True))[1]]
@@ -628,11 +651,27 @@ LOGLINE_STOP = frozenset(
 def logline_roles(logline: str) -> list[str]:
     """Word spans of the logline that could name a person: 1–3 words, no stopword at
     either end ('retired lighthouse keeper', 'smuggler', 'lens')."""
-    words = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z'-]*", logline)]
+    words = [re.sub(r"'s?$", "", w.lower()) for w in re.findall(r"[A-Za-z][A-Za-z'-]*", logline)]
     spans = (
         words[i:j] for i in range(len(words)) for j in range(i + 1, min(i + 4, len(words) + 1))
     )
     return list(dict.fromkeys(" ".join(s) for s in spans if not set(s) & LOGLINE_STOP))
+
+
+def _like_taken(name: str, taken: set[str]) -> bool:
+    """A name, or a variant of one, already in the cast ('Avacha Ellen' after 'Ava Ellon')."""
+    stems = {w[:3].lower() for w in taken}
+    return any(w[:3].lower() in stems for w in name.split())
+
+
+def name_pattern(taken: set[str]) -> str:
+    """NAME, except for the given first and last names."""
+    if not taken:
+        return NAME
+    avoid = "|".join(sorted(map(re.escape, taken)))
+    return NAME.replace(" (?!The|", f" (?!(?:{avoid})\\b)(?!The|", 1).replace(
+        "(Mc|O')?[A-Z]", f"(?!(?:{avoid})\\b)(Mc|O')?[A-Z]", 1
+    )
 
 
 def singular(phrase: str) -> str:
