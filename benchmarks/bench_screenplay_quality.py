@@ -9,6 +9,7 @@ logline coverage, action share, scenes per page, distinct voices, plus loops fro
 
     python benchmarks/bench_screenplay_quality.py --minutes 5 --models embedded,local
     python benchmarks/bench_screenplay_quality.py --limit 4 --minutes 2   # a quick subset
+    python benchmarks/bench_screenplay_quality.py --models local --limit 3 --minutes 10 --keep runs/read
 
 Prints a markdown table per backend (means over loglines) and writes --json if given.
 """
@@ -98,12 +99,14 @@ def measure_file(path: Path) -> dict[str, object]:
     return out
 
 
-def run_one(spec: str, logline: str, genre: str, minutes: float, seed: int) -> dict[str, object]:
+def run_one(
+    spec: str, logline: str, genre: str, minutes: float, seed: int, keep: Path | None = None
+) -> dict[str, object]:
     with load_backend(spec) as backend, tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         result = produce(
             logline,
-            Path(tmp) / "out",
+            keep or Path(tmp) / "out",
             backend,
             Controls(genre=genre, minutes=minutes),
             seed=seed,
@@ -158,6 +161,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=len(LOGLINES))
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--keep", type=Path, help="keep each script in KEEP/<model>-<n>/ to read")
     args = ap.parse_args()
     results: dict[str, list[dict[str, object]]] = {}
     human = Path(__file__).resolve().parents[2] / "shared" / "data" / "script" / "ebscreenplays"
@@ -167,8 +171,9 @@ def main() -> None:
         ]
     for spec in args.models.split(","):
         rows = []
-        for logline, genre in LOGLINES[: args.limit]:
-            row = run_one(spec, logline, genre, args.minutes, args.seed)
+        for n, (logline, genre) in enumerate(LOGLINES[: args.limit], 1):
+            keep = args.keep / f"{spec.replace(':', '_')}-{n:02d}" if args.keep else None
+            row = run_one(spec, logline, genre, args.minutes, args.seed, keep)
             row["logline"] = logline
             nw = row["non_word_rate"]
             print(

@@ -68,7 +68,7 @@ ROLE_HELP = {
 }
 NAME = (
     r" (?!The|(A|An|Mr|Mrs|Ms|Dr|Lord|Lady|Sir|Captain|King|Queen|Miss)\b)"
-    r"[A-Z][a-z]{2,9} (Mc|O')?[A-Z][a-z]{2,11}\n"
+    r"[A-Z][a-z]{2,7} (Mc|O')?[A-Z][a-z]{2,10}\n"
 )
 # One sentence: no sentence end inside, so the model must stop at the first one.
 SENTENCE = r" ?[A-Z][^\n.!?()<>*#\[\]{}_|:]{15,200}[.!?]\n"
@@ -103,7 +103,8 @@ ROLE_JOB = {  # when no occupation fits: a plain word for the part
     "supporting": "neighbour",
 }
 PERSON = "a person: a man or a woman who does this for a living"
-PERSON_MIN = 0.2  # MiniLM cosine; 'smuggler' .30, 'doctor' .27, 'forced' .16
+JOB_MIN = 0.2  # the same, for an occupation the model wrote freely ('forced' .16)
+PERSON_MIN = 0.05  # MiniLM cosine, after the person-noun filter: "chess prodigy" .08
 SPEECH_CANDIDATES = 2  # speeches and action lines: the bulk of the tokens, so fewer samples
 LINES_PER_PAGE = 55  # a page is about a minute of screen time
 MIN_SPEECHES, MAX_SPEECHES = 4, 40  # a scene's speeches, whatever its page budget
@@ -271,7 +272,11 @@ class GuidedWriter:
             jobs = [j for j in jobs if not set(j.split()) & jobs_taken] or jobs
         if jobs and not spans:  # freely written: keep only what reads as a person's job
             fit = self.reranker.scores(jobs, about=PERSON, words=(1, 3))
-            jobs = [j for j, v in zip(jobs, fit, strict=True) if v >= PERSON_MIN]
+            jobs = [
+                j
+                for j, v in zip(jobs, fit, strict=True)
+                if v >= JOB_MIN and person_noun(singular(j).split()[-1])
+            ]
         about = sp.logline if role == "protagonist" else f"{ROLE_HELP[role]}. {sp.logline}"
         job = jobs[self.reranker.best(jobs, about=about, words=(1, 4))] if jobs else ROLE_JOB[role]
         form = f"Occupation: {job}\nGender:"
@@ -284,7 +289,8 @@ class GuidedWriter:
         form += f" {gender}\nName:"
         taken = {w for c in sp.characters for w in c.name.split()}
         # Small models have one favourite name ("Sarah Jenkins" for every woman): names
-        # already in the cast are ruled out token by token, and names are sampled hot.
+        # already in the cast are ruled out token by token (hotter sampling invented names like
+        # "Eryndorysi Aria" instead).
         # Asked apart from the cast list, which the model would copy ('Avacha' after 'Ava').
         ask_name = (
             f"Logline: {sp.logline}\n{brief(sp.controls)}\n\nName the {role} of this film, a "
@@ -298,7 +304,7 @@ class GuidedWriter:
             seed=seed,
             max_tokens=10,
             n=4,
-            temperature=1.0,
+            temperature=0.8,
         )
         names = [x for x in names if not _like_taken(x, taken)]
         names = [x for x in names if _first(x) not in STOCK_NAMES] or names
@@ -366,7 +372,9 @@ class GuidedWriter:
         """The logline phrase that most reads as a person, not a thing or a verb (MiniLM);
         for the protagonist (`subject`), earlier and longer phrases win ties. None when
         nothing reads as a person (then the model names an occupation freely). A 135M model
-        choosing among the phrases itself picked 'lens' over 'smuggler'."""
+        choosing among the phrases itself picked 'lens' over 'smuggler'; MiniLM alone rates
+        'alive' and 'pay' as people, so a phrase must also end in a person noun."""
+        spans = [x for x in spans if person_noun(singular(x).split()[-1])]
         if not spans:
             return []
         score = self.reranker.scores(spans, about=PERSON, words=(1, 3))
@@ -672,6 +680,25 @@ def name_pattern(taken: set[str]) -> str:
     return NAME.replace(" (?!The|", f" (?!(?:{avoid})\\b)(?!The|", 1).replace(
         "(Mc|O')?[A-Z]", f"(?!(?:{avoid})\\b)(Mc|O')?[A-Z]", 1
     )
+
+
+PERSON_NOUNS = frozenset(
+    "nurse chef cop doctor astronaut prodigy brother sister mother father son daughter wife "
+    "husband widow widower priest nun monk king queen prince princess detective thief spy pilot "
+    "witch wizard knight soldier student teacher boy girl kid child orphan bride groom nanny "
+    "maid clerk mayor sheriff judge lawyer agent heir heiress twin cousin aunt uncle grandma "
+    "grandpa grandmother grandfather neighbour neighbor friend rival host guest nomad hermit "
+    "captain sailor pirate ghost robot android alien vampire chief boss genius veteran rookie "
+    "intern cadet scientist poet artist musician dancer athlete coach champion".split()
+)
+AGENT_SUFFIXES = ("er", "or", "ist", "ian", "eer", "ant", "ent", "man", "woman", "smith")
+
+
+def person_noun(word: str) -> bool:
+    """Could this word name a person? A closed list, or an agent suffix ('smuggler', 'owner',
+    'guardian'); an English-only guess that MiniLM then ranks."""
+    word = word.lower()
+    return word in PERSON_NOUNS or (len(word) > 4 and word.endswith(AGENT_SUFFIXES))
 
 
 def singular(phrase: str) -> str:
