@@ -28,9 +28,9 @@ from typing import Any
 
 from soundstage.backends.embedded import EmbeddedBackend
 from soundstage.produce import produce
-from soundstage.script.elements import Document, Element, Kind
 from soundstage.script.evaluate import Evaluation, diversity, evaluate, tokens
-from soundstage.script.fountain import read_fountain
+from soundstage.script.formats.elements import Document, Element, Kind
+from soundstage.script.formats.fountain import read_fountain
 from soundstage.script.types import Controls
 
 LOGLINE = (

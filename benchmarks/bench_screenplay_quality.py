@@ -26,7 +26,7 @@ from pathlib import Path
 from soundstage.backends import load_backend
 from soundstage.produce import produce
 from soundstage.script.evaluate import evaluate
-from soundstage.script.fountain import read_fountain
+from soundstage.script.formats.fountain import read_fountain
 from soundstage.script.render import render
 from soundstage.script.types import Controls
 

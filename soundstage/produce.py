@@ -32,7 +32,7 @@ from soundstage.export import Exporter
 from soundstage.moderate.gate import GateResult
 from soundstage.script.controls import check_controls, check_logline, gate_policy
 from soundstage.script.dialogue import DialogueWriter, scene_budget
-from soundstage.script.elements import Document
+from soundstage.script.formats.elements import Document
 from soundstage.script.history import InterventionLog, authorship, entity_texts
 from soundstage.script.planner import plan
 from soundstage.script.render import ai_notice, render
@@ -164,9 +164,9 @@ def export_package(
     moderation: GateResult | None = None,
 ) -> Document:
     """Write the screenplay package: fountain, fdx, pdf, json, log, report, manifest."""
-    from soundstage.script.fdx import write_fdx
-    from soundstage.script.fountain import write_fountain
-    from soundstage.script.pdf import write_pdf
+    from soundstage.script.formats.fdx import write_fdx
+    from soundstage.script.formats.fountain import write_fountain
+    from soundstage.script.formats.pdf import write_pdf
 
     document = render(sp, draft_date=date.today().isoformat())
     exporter.write_text("screenplay.fountain", write_fountain(document))

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from cli_runner import run_soundstage
 
-from soundstage.script.elements import Kind
-from soundstage.script.fdx import read_fdx
-from soundstage.script.fountain import read_fountain
+from soundstage.script.formats.elements import Kind
+from soundstage.script.formats.fdx import read_fdx
+from soundstage.script.formats.fountain import read_fountain
 from soundstage.script.types import Screenplay
 
 LOGLINE = "A retired lighthouse keeper discovers that a smuggler has stolen the great lens."

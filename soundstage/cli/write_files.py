@@ -24,7 +24,7 @@ from soundstage.cli._app import console
 from soundstage.cli.write import write_app
 from soundstage.errors import FormatError, SoundstageError
 from soundstage.export import Exporter
-from soundstage.script.elements import Document, Element
+from soundstage.script.formats.elements import Document, Element
 from soundstage.script.types import Screenplay
 
 READERS = (".fountain", ".fdx", ".json")
@@ -48,11 +48,11 @@ def read_script(path: Path) -> tuple[Document, Screenplay | None]:
     if path.is_dir():
         raise FormatError.at(path, None, "is a folder, not a script file")
     if suffix == ".fountain":
-        from soundstage.script.fountain import read_fountain
+        from soundstage.script.formats.fountain import read_fountain
 
         return _checked(read_fountain(path), path), None
     if suffix == ".fdx":
-        from soundstage.script.fdx import read_fdx
+        from soundstage.script.formats.fdx import read_fdx
 
         return _checked(read_fdx(path), path), None
     return _read_json(path)
@@ -171,15 +171,15 @@ def target_format(to: str | None, out: Path) -> str:
 def encode(doc: Document, fmt: str, *, disclosure: str | None = None) -> bytes:
     """The document in one output format, as bytes."""
     if fmt == "fountain":
-        from soundstage.script.fountain import write_fountain
+        from soundstage.script.formats.fountain import write_fountain
 
         return write_fountain(doc).encode("utf-8")
     if fmt == "fdx":
-        from soundstage.script.fdx import write_fdx
+        from soundstage.script.formats.fdx import write_fdx
 
         return write_fdx(doc)
     if fmt == "pdf":
-        from soundstage.script.pdf import render_pdf
+        from soundstage.script.formats.pdf import render_pdf
 
         return render_pdf(doc, disclosure=disclosure)
     return (json.dumps(doc.to_json(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")

@@ -29,7 +29,7 @@ from typing import Any
 from soundstage.errors import SoundstageError
 from soundstage.export import Exporter
 from soundstage.music.emotion import Emotion, analyze
-from soundstage.script.elements import Document, Kind
+from soundstage.script.formats.elements import Document, Kind
 from soundstage.script.render import render
 from soundstage.script.report import estimate_pages
 from soundstage.script.types import Scene, Screenplay

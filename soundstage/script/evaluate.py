@@ -38,9 +38,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from soundstage.errors import FormatError
-from soundstage.script.elements import Document, Element, Kind
-from soundstage.script.emphasis import parse_emphasis
-from soundstage.script.fountain import parse_fountain, write_fountain
+from soundstage.script.formats.elements import Document, Element, Kind
+from soundstage.script.formats.emphasis import parse_emphasis
+from soundstage.script.formats.fountain import parse_fountain, write_fountain
 from soundstage.script.language import Language, measure
 from soundstage.script.report import estimate_pages
 from soundstage.script.types import Screenplay

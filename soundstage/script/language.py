@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from soundstage.script.dialogue import content
-from soundstage.script.elements import Document, Kind
+from soundstage.script.formats.elements import Document, Kind
 
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 ARCHAIC = frozenset(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from soundstage.script.elements import Document, Element, Kind
+from soundstage.script.formats.elements import Document, Element, Kind
 from soundstage.script.types import Screenplay
 
 

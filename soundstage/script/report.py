@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from soundstage.script.elements import Document, Kind
+from soundstage.script.formats.elements import Document, Kind
 from soundstage.script.types import Screenplay
 
 LINES_PER_PAGE = 55

@@ -22,7 +22,7 @@ from soundstage.music.spotting import (
     timecode,
     write_cue_sheet,
 )
-from soundstage.script.elements import Document, Element, Kind
+from soundstage.script.formats.elements import Document, Element, Kind
 from soundstage.script.render import render
 from soundstage.script.report import estimate_pages
 from soundstage.script.types import Character, Controls, Dialogue, Line, Place, Scene, Screenplay

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from soundstage.script.elements import Document, Element, Kind
 from soundstage.script.evaluate import (
     EQUAL_TOKENS,
     LOOP_WINDOW,
@@ -22,7 +21,8 @@ from soundstage.script.evaluate import (
     normalise_cue,
     tokens,
 )
-from soundstage.script.fountain import read_fountain
+from soundstage.script.formats.elements import Document, Element, Kind
+from soundstage.script.formats.fountain import read_fountain
 from soundstage.script.render import render
 from soundstage.script.types import Character, Dialogue, Line, Scene, Screenplay
 

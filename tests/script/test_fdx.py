@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from soundstage.errors import ExportError, FormatError, SoundstageError
-from soundstage.script.elements import Document, Element, Kind
-from soundstage.script.fdx import parse_fdx, read_fdx, save_fdx, write_fdx
+from soundstage.script.formats.elements import Document, Element, Kind
+from soundstage.script.formats.fdx import parse_fdx, read_fdx, save_fdx, write_fdx
 
 E, K = Element, Kind
 

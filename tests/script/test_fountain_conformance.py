@@ -25,8 +25,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from soundstage.script.elements import Document, Kind
-from soundstage.script.fountain import parse_fountain
+from soundstage.script.formats.elements import Document, Kind
+from soundstage.script.formats.fountain import parse_fountain
 
 _PREFIX = {
     Kind.ACTION: "!",

@@ -11,8 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from soundstage.errors import FormatError
-from soundstage.script.elements import Document, Element, Kind
-from soundstage.script.fountain import parse_fountain, read_fountain, save_fountain, write_fountain
+from soundstage.script.formats.elements import Document, Element, Kind
+from soundstage.script.formats.fountain import (
+    parse_fountain,
+    read_fountain,
+    save_fountain,
+    write_fountain,
+)
 
 A, H, C = Kind.ACTION, Kind.SCENE_HEADING, Kind.CHARACTER
 D, P, T = Kind.DIALOGUE, Kind.PARENTHETICAL, Kind.TRANSITION

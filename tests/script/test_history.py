@@ -38,7 +38,7 @@ def test_authorship_splits_edited_text_by_how_much_changed() -> None:
 
 
 def test_render_introduces_characters_and_discloses_ai() -> None:
-    from soundstage.script.elements import Kind
+    from soundstage.script.formats.elements import Kind
     from soundstage.script.render import ai_notice, render
     from soundstage.script.types import Dialogue, Line, Place, Scene
 

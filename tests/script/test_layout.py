@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from soundstage.script.elements import Document, Element, Kind
-from soundstage.script.emphasis import BOLD, ITALIC, UNDERLINE, Styled, parse_emphasis, to_markup
-from soundstage.script.layout import (
+from soundstage.script.formats.elements import Document, Element, Kind
+from soundstage.script.formats.emphasis import (
+    BOLD,
+    ITALIC,
+    UNDERLINE,
+    Styled,
+    parse_emphasis,
+    to_markup,
+)
+from soundstage.script.formats.layout import (
     LINES_PER_PAGE,
     Page,
     _sentence_ends,  # the split points dialogue prefers

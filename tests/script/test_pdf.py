@@ -11,9 +11,9 @@ import pytest
 from pypdf import PdfReader
 
 from soundstage.errors import ExportError, SoundstageError
-from soundstage.script import pdf
-from soundstage.script.elements import Document, Element, Kind
-from soundstage.script.pdf import render_pdf, write_pdf
+from soundstage.script.formats import pdf
+from soundstage.script.formats.elements import Document, Element, Kind
+from soundstage.script.formats.pdf import render_pdf, write_pdf
 
 E, K = Element, Kind
 DISCLOSURE = "Written by Jane Doe with soundstage (drama-lm)"

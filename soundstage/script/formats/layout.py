@@ -40,8 +40,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from soundstage.script.elements import Document, Element, Kind
-from soundstage.script.emphasis import ITALIC, Styled, line_offsets, parse_emphasis
+from soundstage.script.formats.elements import Document, Element, Kind
+from soundstage.script.formats.emphasis import ITALIC, Styled, line_offsets, parse_emphasis
 
 # -- the page grid ---------------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from soundstage.script.elements import Document, Element, Kind
-from soundstage.script.fountain_read import TWO_SPACES, parse_paragraph, title_page_starts
+from soundstage.script.formats.elements import Document, Element, Kind
+from soundstage.script.formats.fountain_read import TWO_SPACES, parse_paragraph, title_page_starts
 
 _FORCE_MARK = {
     Kind.ACTION: "!",

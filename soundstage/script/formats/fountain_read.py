@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 
 from soundstage.errors import FormatError
-from soundstage.script.elements import Document, Element, Kind
+from soundstage.script.formats.elements import Document, Element, Kind
 
 __all__ = ["TWO_SPACES", "parse_fountain", "parse_paragraph", "title_page_starts"]
 

@@ -12,9 +12,9 @@ import secrets
 from pathlib import Path
 
 from soundstage.errors import FormatError
-from soundstage.script.elements import Document
-from soundstage.script.fountain_read import parse_fountain
-from soundstage.script.fountain_write import write_fountain
+from soundstage.script.formats.elements import Document
+from soundstage.script.formats.fountain_read import parse_fountain
+from soundstage.script.formats.fountain_write import write_fountain
 
 __all__ = ["parse_fountain", "read_fountain", "save_fountain", "write_fountain"]
 

@@ -15,10 +15,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from soundstage.script.elements import Document
-from soundstage.script.emphasis import BOLD, ITALIC, UNDERLINE, parse_emphasis
-from soundstage.script.fdx import save_bytes
-from soundstage.script.layout import (
+from soundstage.script.formats.elements import Document
+from soundstage.script.formats.emphasis import BOLD, ITALIC, UNDERLINE, parse_emphasis
+from soundstage.script.formats.fdx import save_bytes
+from soundstage.script.formats.layout import (
     CHARS_PER_INCH,
     PAGE_HEIGHT,
     PAGE_WIDTH,

@@ -44,8 +44,15 @@ from pathlib import Path
 
 from soundstage.errors import ExportError, FormatError
 from soundstage.fileio import write_bytes_atomic
-from soundstage.script.elements import Document, Element, Kind
-from soundstage.script.emphasis import BOLD, ITALIC, UNDERLINE, Styled, parse_emphasis, to_markup
+from soundstage.script.formats.elements import Document, Element, Kind
+from soundstage.script.formats.emphasis import (
+    BOLD,
+    ITALIC,
+    UNDERLINE,
+    Styled,
+    parse_emphasis,
+    to_markup,
+)
 
 _TYPE_OF = {
     Kind.SCENE_HEADING: "Scene Heading",
