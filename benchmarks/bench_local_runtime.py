@@ -1,7 +1,7 @@
 """The local writer's runtime: transformers' forward pass vs ours (float32, int8 + SmoothQuant).
 
 For each: milliseconds per decoding step with 1, 2 and 4 rows after a 400-token prompt, prompt
-tokens/s, and perplexity on a screenplay page (the page in tests/backends/test_llama.py).
+tokens/s, and perplexity on a screenplay page (`backends.local.CHECK_PAGE`).
 
     python benchmarks/bench_local_runtime.py [--json out.json]
 
@@ -20,16 +20,7 @@ from typing import Any
 import torch
 
 from soundstage.backends.llama import KVCache, Llama
-from soundstage.backends.local import default_gguf, load_runtime
-
-PAGE = (
-    "INT. HOSPITAL CORRIDOR - NIGHT\n\nA long corridor. Most of the lights are off. At the "
-    "far end a vending machine hums. MAYA (30s) walks fast, a folder pressed to her chest.\n\n"
-    "MAYA\nWhere did they take him? He was here an hour ago.\n\nA NURSE looks up from a "
-    "screen and does not answer. Maya slaps the folder on the desk.\n\nMAYA\nI am his "
-    "sister. I have a right to know.\n\nNURSE\nRoom twelve. But the doctor is with him, "
-    "and you cannot go in yet.\n\nMaya is already running."
-)
+from soundstage.backends.local import CHECK_PAGE, default_gguf, load_runtime
 
 
 class HF:
@@ -104,7 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     runtime = load_runtime(default_gguf())
     torch.set_num_threads(runtime.torch.get_num_threads())
-    ids = runtime.encode(PAGE)
+    ids = runtime.encode(CHECK_PAGE)
     runners = {
         "transformers forward, float32": HF(runtime.folder),
         "ours, float32": Ours(Llama.load(runtime.folder)),

@@ -56,6 +56,16 @@ INSTALL_HINT = (
 # token is almost always among them, few enough to keep the check cheap.
 CANDIDATES = 120
 REPETITION_PENALTY = 1.15
+# A screenplay page on which the int8 model's perplexity is checked against float32's
+# (tests/backends/test_llama.py, benchmarks/bench_local_runtime.py): not the calibration text.
+CHECK_PAGE = (
+    "INT. HOSPITAL CORRIDOR - NIGHT\n\nA long corridor. Most of the lights are off. At the "
+    "far end a vending machine hums. MAYA (30s) walks fast, a folder pressed to her chest.\n\n"
+    "MAYA\nWhere did they take him? He was here an hour ago.\n\nA NURSE looks up from a "
+    "screen and does not answer. Maya slaps the folder on the desk.\n\nMAYA\nI am his "
+    "sister. I have a right to know.\n\nNURSE\nRoom twelve. But the doctor is with him, "
+    "and you cannot go in yet.\n\nMaya is already running."
+)
 # What int8 smoothing measures activations on (see backends/llama.py): a prompt of the kind
 # the writers' room sends, in the model's chat format.
 CALIBRATION = """<|im_start|>system

@@ -93,22 +93,14 @@ def _perplexity(model: Llama, ids: list[int]) -> tuple[float, list[int]]:
 
 @pytest.mark.slow
 def test_int8_smoothed_weights_keep_the_shipped_models_perplexity() -> None:
-    from soundstage.backends.local import default_gguf, load_runtime
+    from soundstage.backends.local import CHECK_PAGE, default_gguf, load_runtime
     from soundstage.errors import BackendUnavailable
 
     try:
         runtime = load_runtime(default_gguf())
     except BackendUnavailable as exc:
         pytest.skip(str(exc))
-    text = (
-        "INT. HOSPITAL CORRIDOR - NIGHT\n\nA long corridor. Most of the lights are off. At the "
-        "far end a vending machine hums. MAYA (30s) walks fast, a folder pressed to her chest.\n\n"
-        "MAYA\nWhere did they take him? He was here an hour ago.\n\nA NURSE looks up from a "
-        "screen and does not answer. Maya slaps the folder on the desk.\n\nMAYA\nI am his "
-        "sister. I have a right to know.\n\nNURSE\nRoom twelve. But the doctor is with him, "
-        "and you cannot go in yet.\n\nMaya is already running."
-    )
-    ids = runtime.encode(text)
+    ids = runtime.encode(CHECK_PAGE)
     exact = Llama.load(runtime.folder)  # float32, no calibration
     ppl_float, best_float = _perplexity(exact, ids)
     ppl_int8, best_int8 = _perplexity(runtime.model, ids)
