@@ -79,7 +79,8 @@ JOB = r" [a-z][a-z -]{2,40}[a-z]\n"
 VOICE = r" [a-z][a-z ,'-]{3,60}[a-z]\n"
 WANTS = r" [a-z][^\n.!?()<>*#\[\]{}_|:]{8,160}[.!]\n"
 # A speech: no cue-like capitals up front ("ELENA KRASNER (INT. …)"), no brackets or colons.
-SPEECH = r" ?(?![A-Z]{2,}|\S+ [A-Z]{2,})[A-Z\"'¿¡][^\n<>*#\[\]{}()_|:0-9]{1,160}[.!?\"'-]\n"
+# No quotation marks: a speech in quotes is prose ('Eryx, with an air of confidence, said, "…"').
+SPEECH = r" ?(?![A-Z]{2,}|\S+ [A-Z]{2,})[A-Z'¿¡][^\n<>*#\[\]{}()_|:0-9\"]{1,160}[.!?'-]\n"
 # An action line; never the model talking about the text ("Sentence after sentence …").
 META = (
     r"(?!(Scene|Sentence|Original|Elaborate|Dialogue|Note|Action|Description|Example|Title|T he"
@@ -87,7 +88,8 @@ META = (
 )
 # It starts with a word ("V – Alex" is not one) and is in the third person: "you", "I", "we"
 # outside quotes mean a speech has slipped into the action (see `_spoken`).
-ACTION = r" ?" + META + r"(A|An|[A-Z][a-z']+)[ ,][^\n<>*#\[\]{}()_|:0-9]{10,280}[.!]\n"
+# No quotation marks either: in a small model's action lines they open speeches.
+ACTION = r" ?" + META + r"(A|An|[A-Z][a-z']+)[ ,][^\n<>*#\[\]{}()_|:0-9\"]{10,280}[.!]\n"
 ROLE_WANTS = {  # when every sampled want copies the logline or another character's
     "protagonist": "wants to set right what the story took from them.",
     "antagonist": "wants to keep what they took, whatever it costs.",
@@ -218,13 +220,18 @@ class GuidedWriter:
     # -- level 1: title ----------------------------------------------------------------------
 
     def title(self, sp: Screenplay, seed: int = 0) -> str:
-        pattern = r" [A-Z][A-Za-z']*( [A-Za-z][A-Za-z']*){0,4}\n"
+        word = r"[A-Za-z]+('[a-z]+)?"  # "Owners''Rage" is not a word
+        pattern = rf" (?=[A-Z]){word}( {word}){{0,4}}\n"
         user = (
             f"Logline: {sp.logline}\n{direction(sp.controls)}\n\n"
             "Give this film a short, original title."
         )
         found = self.ask("title", user, "Title:", pattern, seed=seed, max_tokens=12, n=4)
-        found = [t for t in found if t.lower() != sp.logline.lower()[: len(t)]] or found
+        # not the logline's opening words ("Two Rival Food Truck Owners")
+        start = " ".join(re.findall(r"[a-z]+", sp.logline.lower()))
+        found = [
+            t for t in found if not start.startswith(" ".join(re.findall(r"[a-z]+", t.lower())))
+        ] or found
         if not found:
             return sp.logline.split(".")[0][:40].title()
         best = found[self.reranker.best(found, about=sp.logline, words=(2, 5))]
@@ -580,6 +587,7 @@ class GuidedWriter:
                     if f not in said
                     and not _names_self(f, speaker)
                     and not _same_opening(f, speaker, lines)
+                    and not _narrates(f)
                 ]
             speech = self._pick(found, scene.beat, said, like=self.sheet(speaker), words=(4, 25))
             if not speech:
@@ -750,11 +758,24 @@ def _shouts(action: str) -> bool:
 
 
 def _same_opening(speech: str, speaker: Character, lines: Sequence[Line]) -> bool:
-    """The speaker opens as they did last time ("Ladies, …" / "Ladies, …"): a small model's
-    loop, one speech at a time."""
-    before = [ln.text for ln in lines if ln.speaker == speaker.id][-1:]
+    """The speech opens as the speaker's last one or any of the last four did ("Ladies, …"
+    / "Ladies, …", "Sounds, …" / "Sounds, …"): a small model's loop, a speech at a time."""
+    own = [ln.text for ln in lines if ln.speaker == speaker.id][-1:]
+    before = own + [ln.text for ln in lines[-4:]]
     opening = re.findall(r"[\w']+", speech.lower())[:2]
-    return bool(before) and opening == re.findall(r"[\w']+", before[0].lower())[:2]
+    return any(opening == re.findall(r"[\w']+", b.lower())[:2] for b in before)
+
+
+NARRATION = re.compile(
+    r"^(She|He|They|It|The \w+)( \w+ly)? (\w+ed|was|were|had|could|couldn't|knew|felt|stood|"
+    r"saw|thought|said|took|made|began|came|went|seemed)\b"
+)
+
+
+def _narrates(speech: str) -> bool:
+    """A speech that is prose narration ("She stood there, staring at the lighthouse"):
+    third person, past tense, at the start."""
+    return NARRATION.match(speech) is not None
 
 
 def _spoken(action: str) -> bool:
