@@ -244,7 +244,8 @@ def test_do_not_store_keeps_only_the_hash(queue: ReviewQueue, engine: Engine) ->
     with engine.connect() as conn:
         dump = " ".join(str(r) for r in conn.execute(select(ModEvent)).all())
         dump += " ".join(str(r) for r in conn.execute(select(ModItem)).all())
-    assert "555" not in dump and "my p" not in dump
+    # not "555" alone: a timestamp or an id in the dump may hold it by chance (a flaky test)
+    assert "is 555" not in dump and "my p" not in dump and "phone" not in dump
     reported = queue.report("dm-2", "bob", "doxxing", secret, keep_text=False)
     assert reported.text is None
 
