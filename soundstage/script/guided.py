@@ -571,18 +571,15 @@ class GuidedWriter:
             for attempt in range(2):  # all candidates rejected: once more, more of them
                 found = found or [
                     f
-                    for f in map(
-                        _unquote,
-                        self.ask(
-                            "dialogue",
-                            user,
-                            text + f"{cue}\n",
-                            SPEECH,
-                            seed=seed + 7 * turn + 1 + 1000 * attempt,
-                            max_tokens=40,
-                            n=SPEECH_CANDIDATES + 2 * attempt,
-                            penalty_window=48,
-                        ),
+                    for f in self.ask(
+                        "dialogue",
+                        user,
+                        text + f"{cue}\n",
+                        SPEECH,
+                        seed=seed + 7 * turn + 1 + 1000 * attempt,
+                        max_tokens=40,
+                        n=SPEECH_CANDIDATES + 2 * attempt,
+                        penalty_window=48,
                     )
                     if f not in said
                     and not _names_self(f, speaker)
@@ -784,13 +781,6 @@ def _spoken(action: str) -> bool:
     outside = re.sub(r'"[^"]*("|$)', " ", action)
     pronoun = r"\b(I|I'm|I've|I'll|me|my|you|your|you're|we|we're|us|our)\b"
     return re.search(pronoun, outside, re.IGNORECASE) is not None
-
-
-def _unquote(speech: str) -> str:
-    """The model often quotes a speech as if in prose: '"I'm on your side."' → the words."""
-    if len(speech) > 2 and speech[0] == speech[-1] == '"' and speech.count('"') == 2:
-        return speech[1:-1].strip()
-    return speech
 
 
 def _names_self(speech: str, speaker: Character) -> bool:
