@@ -65,3 +65,24 @@ def test_unknown_project_and_level_are_one_line_errors() -> None:
     ]:
         out = run(*args)
         assert out.returncode != 0 and needle in out.stderr and "Traceback" not in out.stderr
+
+
+def test_new_from_a_scene_keeps_it_and_bad_scenes_are_one_line_errors(tmp_path: Path) -> None:
+    scene = tmp_path / "lamp.fountain"
+    scene.write_text("INT. LAMP ROOM - NIGHT\n\nMARGARET\nSomeone took it.\n\nTOM\nTook what?\n")
+    logline = "A keeper discovers a smuggler has stolen the lens."
+    new = run("write", "new", logline, "--minutes", "3", "--scene", str(scene), "--at", "2")
+    assert new.returncode == 0, new.stderr
+    pid = new.stdout.strip()
+    shown = run("write", "show", pid, "dialogue", "s2")
+    assert "MARGARET" in shown.stdout.upper() and "Someone took it." in shown.stdout
+    history = run("write", "history", pid)
+    assert history.stdout.count("human:sam") >= 4  # logline, characters, scene, dialogue
+    prose = tmp_path / "prose.fountain"
+    prose.write_text("Once upon a time there was a lighthouse.\n")
+    bad = run("write", "new", logline, "--scene", str(prose))
+    assert bad.returncode != 0 and f"{prose}: no scene heading" in bad.stderr
+    late = run("write", "new", logline, "--minutes", "1", "--scene", str(scene), "--at", "7")
+    assert late.returncode != 0 and "scene 7 of a 1-minute script" in late.stderr
+    for result in (bad, late):
+        assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) <= 2

@@ -85,16 +85,33 @@ def write_new(
     rating: str = typer.Option("PG-13", "--rating"),
     structure: str = typer.Option("three-act", "--structure"),
     seed: int = typer.Option(1, "--seed"),
+    scene: Path | None = typer.Option(
+        None,
+        "--scene",
+        help="Bottom-up: start from a scene you wrote (Fountain); its characters, place and "
+        "dialogue are kept and the rest of the script is written around it.",
+    ),
+    at: int = typer.Option(1, "--at", help="With --scene: which scene of the script it is."),
 ) -> None:
     """Start a project from a logline (level 0); prints its id."""
+    from soundstage.script.formats.scene_import import read_scene
     from soundstage.script.structures import STRUCTURES
     from soundstage.script.types import Controls
 
     if structure not in STRUCTURES:
         raise SoundstageError(f"unknown --structure {structure!r}", hint=", ".join(STRUCTURES))
+    if at < 1:
+        raise SoundstageError(f"--at {at}: scenes are numbered from 1")
     controls = Controls(genre, tone, rating, minutes, structure)  # type: ignore[arg-type]
+    imported = None
+    if scene is not None:
+        try:
+            text = scene.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SoundstageError(f"cannot read {scene}: {exc}") from None
+        imported = read_scene(text, source=str(scene), number=at)
     with room() as r:
-        draft = r.new(name, logline, controls, seed)
+        draft = r.new(name, logline, controls, seed, scene=imported)
     print(draft.project_id)
 
 

@@ -29,6 +29,7 @@ from soundstage.errors import SoundstageError
 from soundstage.script import levels
 from soundstage.script.controls import check_controls, check_logline
 from soundstage.script.dialogue import DialogueWriter, scene_budget
+from soundstage.script.formats.scene_import import ImportedScene
 from soundstage.script.guided import GuidedWriter, speeches_for
 from soundstage.script.history import (
     Intervention,
@@ -38,14 +39,24 @@ from soundstage.script.history import (
     line_diff,
 )
 from soundstage.script.planner import (
+    CAST_ORDER,
     beat_sentence,
     make_cast,
     make_places,
     make_scenes,
     title_options,
 )
-from soundstage.script.structures import beats, scene_count
-from soundstage.script.types import LEVELS, Controls, Level, Line, Place, Scene, Screenplay
+from soundstage.script.structures import beats, cast_size, scene_count
+from soundstage.script.types import (
+    LEVELS,
+    Character,
+    Controls,
+    Level,
+    Line,
+    Place,
+    Scene,
+    Screenplay,
+)
 from soundstage.script.writers import Writer, choose_writer
 from soundstage.store.schema import Project, ProjectVersion, utcnow
 
@@ -89,9 +100,16 @@ def next_level(sp: Screenplay) -> Level | None:
     """The first level not written yet: what `write step` generates next."""
     if not sp.title:
         return "title"
-    if not sp.characters:
+    only_kept = lambda level, keys: all(sp.is_kept(level, k) for k in keys)  # noqa: E731
+    if not sp.characters or (
+        only_kept("characters", [c.id for c in sp.characters])
+        and len(sp.characters) < cast_size(sp.controls)
+    ):
         return "characters"
-    if not sp.scenes:
+    if not sp.scenes or (
+        only_kept("scenes", [s.id for s in sp.scenes])
+        and len(sp.scenes) < scene_count(sp.controls.minutes)
+    ):
         return "scenes"
     if {s.place for s in sp.scenes} - {p.name for p in sp.places}:
         return "places"
@@ -117,6 +135,35 @@ def extra_scene(sp: Screenplay, rng: random.Random) -> Scene:
         characters=(hero.id, *(o.id for o in others)),
         time=rng.choice(["DAY", "NIGHT"]),
     )
+
+
+def keep_cast(kept: list[Character], written: list[Character], size: int) -> list[Character]:
+    """The writer's characters, then the generated ones that are new, up to the cast size."""
+    names = {c.name for c in kept} | {c.id for c in kept}
+    fresh = [c for c in written if c.name not in names and c.id not in names]
+    fresh = fresh[: max(0, size - len(kept))]
+    open_roles = [r for r in CAST_ORDER if r not in {c.role for c in kept}]
+    fresh = [  # a second protagonist is a writer's choice, never a generator's
+        replace(c, role=open_roles[i]) if i < len(open_roles) else c for i, c in enumerate(fresh)
+    ]
+    return kept + fresh
+
+
+def keep_scenes(kept: list[Scene], written: list[Scene]) -> list[Scene]:
+    """The generated outline with the writer's scenes at their numbers (s2 is the second),
+    each taking the structure beat of the slot it fills."""
+    out = list(written)
+    for scene in kept:
+        i = int(scene.id[1:]) - 1
+        if i < len(out):
+            out[i] = replace(scene, plot_element=scene.plot_element or out[i].plot_element)
+        else:
+            out.append(scene)
+    return out
+
+
+def kept_names(sp: Screenplay) -> set[str]:
+    return {p.name for p in sp.places if sp.is_kept("places", p.name)}
 
 
 def swap_in(current: list[T], parsed: list[T], entity: str | None, key: str) -> list[T]:
@@ -151,15 +198,48 @@ class WritersRoom:
 
     # --- storage ---------------------------------------------------------------------------
 
-    def new(self, name: str, logline: str, controls: Controls, seed: int = 1) -> Draft:
+    def new(
+        self,
+        name: str,
+        logline: str,
+        controls: Controls,
+        seed: int = 1,
+        scene: ImportedScene | None = None,
+    ) -> Draft:
+        """A project from a logline; with `scene` (bottom-up), that scene's characters, the
+        scene, its place and its dialogue too, as the writer's and kept when their levels
+        are generated."""
         text = check_logline(logline)
         controls = check_controls(controls)
+        if scene is not None:
+            count = scene_count(controls.minutes)
+            if int(scene.scene.id[1:]) > count:
+                raise ProjectError(
+                    f"scene {scene.scene.id[1:]} of a {controls.minutes:g}-minute script, which "
+                    f"has {count} scenes",
+                    hint=f"--at 1 to {count}",
+                )
         sp = Screenplay(text, controls=controls, author=self.author, model=self.backend.model)
         pid = secrets.token_hex(6)
         with Session(self.engine) as s, s.begin():
             s.add(Project(id=pid, name=name or text[:60], head=0, seed=seed))
         empty = Draft(pid, name, 0, seed, Screenplay(controls=controls))
-        return self._commit(empty, sp, "generate", "logline", "logline", self.human)
+        draft = self._commit(empty, sp, "generate", "logline", "logline", self.human)
+        return draft if scene is None else self._start_from(draft, scene)
+
+    def _start_from(self, draft: Draft, imported: ImportedScene) -> Draft:
+        sp = copy(draft.screenplay)
+        sp.characters = list(imported.characters)
+        sp.kept += [f"characters:{c.id}" for c in imported.characters]
+        draft = self._commit(draft, sp, "edit", "characters", "characters", self.human)
+        sp = copy(sp)
+        sp.scenes, sp.places = [imported.scene], [imported.place]
+        sp.kept += [f"scenes:{imported.scene.id}", f"places:{imported.place.name}"]
+        draft = self._commit(draft, sp, "edit", "scenes", "scenes", self.human)
+        sp = copy(sp)
+        sp.dialogue[imported.scene.id] = imported.dialogue
+        sp.kept.append(f"dialogue:{imported.scene.id}")
+        return self._commit(draft, sp, "edit", "dialogue", imported.scene.id, self.human)
 
     def load(self, project: str) -> Draft:
         with Session(self.engine) as s:
@@ -187,13 +267,18 @@ class WritersRoom:
         """The intervention log, rebuilt from the versions, one entry per entity touched.
 
         A level-wide version (entity == level, e.g. "generate characters") becomes one
-        entry per entity of that level, so authorship can attribute every character.
+        entry per entity of that level it changed, so authorship can attribute every
+        character (and a character the writer wrote first stays theirs).
         """
         out = InterventionLog()
+        before: dict[tuple[str, str], str] = {}
         for v in self.versions(project):
             level = levels.check_level(v.level)
             texts = entity_texts(Screenplay.from_json(v.screenplay))
             keys = [k for k in texts if k[0] == level and (v.entity in (level, k[1]))]
+            if v.entity == level and v.op != "restore":  # only what this version changed:
+                keys = [k for k in keys if texts[k] != before.get(k)]  # kept entities stay
+            before = texts
             for key in keys or [(level, v.entity)]:
                 out.entries.append(
                     Intervention(
@@ -271,6 +356,13 @@ class WritersRoom:
         if lvl == "logline":
             raise ProjectError("the logline is the writer's: use `write edit PROJECT logline`")
         llm = self._llm_writer()
+        kept_cast = [c for c in sp.characters if sp.is_kept("characters", c.id)]
+        kept_scenes = [x for x in sp.scenes if sp.is_kept("scenes", x.id)]
+        kept_places = [p for p in sp.places if sp.is_kept("places", p.name)]
+        if lvl == "characters":  # the writer's own come first; the rest is written around them
+            sp.characters = kept_cast
+        if lvl == "scenes":
+            sp.scenes = kept_scenes
         if llm is not None:
             if lvl == "title":
                 sp.title = llm.title(sp, seed)
@@ -296,6 +388,11 @@ class WritersRoom:
             used = [s.place for s in sp.scenes]
             sp.places = [p for p in sp.places if p.name in used]
             sp.places += [Place(n) for n in dict.fromkeys(used) if n not in known]
+        if lvl == "characters":
+            sp.characters = keep_cast(kept_cast, sp.characters, cast_size(sp.controls))
+        elif lvl == "scenes":
+            sp.scenes = keep_scenes(kept_scenes, sp.scenes)
+            sp.places = kept_places + [p for p in sp.places if p.name not in kept_names(sp)]
         stale = dependants(draft.screenplay, lvl, None)
         if lvl == "scenes":  # the outline chose its places too: log them as their own version
             with_places = copy(draft.screenplay)
@@ -316,6 +413,12 @@ class WritersRoom:
     ) -> Draft:
         sp = draft.screenplay
         scenes = [s for s in sp.scenes if entity in (None, s.id)]
+        if entity is None:  # the whole level: not the scenes the writer wrote first
+            scenes = [s for s in scenes if not sp.is_kept("dialogue", s.id)]
+        if not scenes and entity is None:
+            raise ProjectError(
+                "every scene's dialogue is the writer's own; name a scene to redo one"
+            )
         if not scenes:
             raise ProjectError(
                 f"no scene {entity!r}", hint="`write show PROJECT scenes` lists them"

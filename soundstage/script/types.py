@@ -96,6 +96,12 @@ class Screenplay:
     dialogue: dict[str, Dialogue] = field(default_factory=dict)  # by scene id
     author: str = ""  # the human writer, for the title page
     model: str = ""  # the backend that co-wrote it, for the disclosure
+    # Entities the writer wrote first ("scenes:s2", "characters:ada", "dialogue:s2"):
+    # generating their level fills in around them instead of replacing them (bottom-up).
+    kept: list[str] = field(default_factory=list)
+
+    def is_kept(self, level: str, entity: str) -> bool:
+        return f"{level}:{entity}" in self.kept
 
     def character(self, char_id: str) -> Character:
         for c in self.characters:
@@ -133,4 +139,5 @@ class Screenplay:
             },
             author=data.get("author", ""),
             model=data.get("model", ""),
+            kept=list(data.get("kept", [])),
         )

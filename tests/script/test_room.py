@@ -149,3 +149,44 @@ def test_continue_adds_a_character_and_a_scene(room: WritersRoom) -> None:
     assert next_level(draft.screenplay) == "dialogue"
     with pytest.raises(ProjectError, match="continue works on characters, scenes and dialogue"):
         room.continue_(pid, "title")
+
+
+def test_bottom_up_the_script_is_written_around_the_writers_scene(room: WritersRoom) -> None:
+    from soundstage.script.formats.scene_import import read_scene
+    from soundstage.script.structures import cast_size, scene_count
+
+    scene = read_scene(
+        "EXT. CLIFF PATH - NIGHT\n\nWind. MARGARET climbs with a lantern.\n\n"
+        "MARGARET\nSomeone has been up here.\n\nJONAH\nNobody comes up here, Maggie.\n",
+        source="cliff.fountain",
+        number=2,
+    )
+    controls = Controls(minutes=3)
+    pid = room.new("cliff", LOGLINE, controls, seed=3, scene=scene).project_id
+    assert next_level(room.load(pid).screenplay) == "title"
+    while (level := next_level(room.load(pid).screenplay)) is not None:
+        room.generate(pid, level)
+    sp = room.load(pid).screenplay
+    assert [c.name for c in sp.characters[:2]] == ["Margaret", "Jonah"]
+    assert len(sp.characters) == cast_size(controls)
+    assert [c.role for c in sp.characters].count("protagonist") == 1
+    assert len(sp.scenes) == scene_count(3) and sp.scenes[1].id == "s2"
+    assert sp.scenes[1].place == "CLIFF PATH" and sp.scenes[1].plot_element
+    assert sp.dialogue["s2"] == scene.dialogue  # the writer's words, untouched
+    assert all(s.id in sp.dialogue and sp.dialogue[s.id].lines for s in sp.scenes)
+    share = authorship(room.log(pid), sp)
+    assert share["characters"]["human_share"] > 0 and share["dialogue"]["human_share"] > 0
+    assert share["title"]["human_share"] == 0
+    # the whole level again leaves the writer's scene alone; naming it redoes it
+    room.generate(pid, "dialogue")
+    assert room.load(pid).screenplay.dialogue["s2"] == scene.dialogue
+    room.generate(pid, "dialogue", "s2")
+    assert room.load(pid).screenplay.dialogue["s2"] != scene.dialogue
+
+
+def test_bottom_up_scene_number_past_the_script_is_refused(room: WritersRoom) -> None:
+    from soundstage.script.formats.scene_import import read_scene
+
+    scene = read_scene("INT. A - DAY\n\nADA\nHi.\n", source="a.fountain", number=9)
+    with pytest.raises(ProjectError, match="scene 9 of a 1-minute script"):
+        room.new("x", LOGLINE, Controls(minutes=1), scene=scene)
