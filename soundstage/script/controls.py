@@ -9,6 +9,7 @@ picks the moderation policy the release gate checks the script under (`gate_poli
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from soundstage.errors import SoundstageError
@@ -87,6 +88,26 @@ RATINGS: dict[str, str] = {
     "PG-13": "for teens: some violence and peril, mild language, no strong swearing",
     "R": "for adults: strong language and violence are allowed, but nothing gratuitous",
 }
+
+# Words each rating keeps out of what the writer generates (a candidate line holding one is
+# dropped), after the MPAA's practice: no swearing for G and PG, no strong swearing for PG-13.
+# The release gate then checks the whole script under the rating's moderation policy.
+_STRONG = r"fuck\w*|motherfuck\w*|cunt\w*|cocksucker\w*"
+_MILD = r"shit\w*|bitch\w*|bastard\w*|asshole\w*|dick|piss\w*|arse\w*|bullshit"
+_GENTLE = r"damn\w*|hell|crap\w*|goddamn\w*|jerk"
+RATING_WORDS: dict[str, re.Pattern[str] | None] = {
+    "G": re.compile(rf"\b({_STRONG}|{_MILD}|{_GENTLE})\b", re.I),
+    "PG": re.compile(rf"\b({_STRONG}|{_MILD})\b", re.I),
+    "PG-13": re.compile(rf"\b({_STRONG})\b", re.I),
+    "R": None,
+}
+
+
+def over_rating(text: str, rating: str) -> bool:
+    """Does `text` use a word the rating keeps out ("shit" in a PG script)?"""
+    words = RATING_WORDS.get(rating)
+    return words is not None and words.search(text) is not None
+
 
 # The moderation policy the release gate uses for each rating.
 GATE_POLICY = {"G": "kids", "PG": "kids", "PG-13": "release", "R": "release"}

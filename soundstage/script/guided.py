@@ -37,7 +37,7 @@ from pathlib import Path
 
 from soundstage.backends.base import Completion, Message, Sampling, TextBackend
 from soundstage.embedder import vocabulary
-from soundstage.script.controls import direction
+from soundstage.script.controls import direction, over_rating
 from soundstage.script.dialogue import content
 from soundstage.script.planner import GENRE_PLACES, genre_key
 from soundstage.script.rerank import Reranker
@@ -607,6 +607,7 @@ class GuidedWriter:
                 known=known,
                 seed=seed,
                 max_tokens=60,
+                rating=sp.controls.rating,
                 n=self.candidates,
             ) or (place.description if place and place.description else scene.beat)
         text += f"{opening}\n\n"
@@ -649,6 +650,7 @@ class GuidedWriter:
                     and not invents_names(f, known)
                     and not _echoes(f, sheets)
                     and not SPEECH_ABOUT_TEXT.search(f)
+                    and not over_rating(f, sp.controls.rating)
                     and not (sp.title and sp.title.lower() in f.lower())
                 ]
             speech = self._pick(found, scene.beat, said, like=self.sheet(speaker), words=(4, 25))
@@ -668,6 +670,7 @@ class GuidedWriter:
                     avoid=said + done_actions,
                     known=known,
                     seed=seed + 7 * turn + 2,
+                    rating=sp.controls.rating,
                 )
                 done_actions.append(action)
                 line = replace(line, action=action)
@@ -687,6 +690,7 @@ class GuidedWriter:
         seed: int,
         max_tokens: int = 40,
         n: int = SPEECH_CANDIDATES,
+        rating: str = "R",
     ) -> str:
         """An action line to follow `text`, none rather than one the scene already had
         (`avoid`). Sampled freely first; when every candidate is rejected, once more with
@@ -708,7 +712,9 @@ class GuidedWriter:
             found = [
                 a
                 for a in found
-                if good_action(a, known) and not (avoid and _echoes(a, " ".join(avoid)))
+                if good_action(a, known)
+                and not over_rating(a, rating)
+                and not (avoid and _echoes(a, " ".join(avoid)))
             ]
             if found:
                 return self._pick(found, about, avoid, words=(6, 30))

@@ -271,7 +271,7 @@ class WritersRoom:
         character (and a character the writer wrote first stays theirs).
         """
         out = InterventionLog()
-        before: dict[tuple[str, str], str] = {}
+        before: dict[tuple[Level, str], str] = {}
         for v in self.versions(project):
             level = levels.check_level(v.level)
             texts = entity_texts(Screenplay.from_json(v.screenplay))

@@ -88,3 +88,14 @@ def test_logline_people_and_pronouns() -> None:
     assert singular("food-truck owners") == "food-truck owner" and singular("boss") == "boss"
     assert logline_gender(LIGHTHOUSE) == "woman"
     assert logline_gender(TRUCKS) is None
+
+
+def test_each_rating_keeps_its_words_out() -> None:
+    from soundstage.script.controls import over_rating
+
+    assert over_rating("Damn it, the lens is gone.", "G")
+    assert not over_rating("Damn it, the lens is gone.", "PG")
+    assert over_rating("This is bullshit.", "PG") and not over_rating("This is bullshit.", "PG-13")
+    assert over_rating("Where's the fucking lens?", "PG-13")
+    assert not over_rating("Where's the fucking lens?", "R")
+    assert not over_rating("Shell, hello, scrappy, Dickens.", "G")  # whole words only
