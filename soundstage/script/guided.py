@@ -139,10 +139,11 @@ PERSON_MIN = 0.05  # MiniLM cosine, after the person-noun filter: "chess prodigy
 SPEECH_CANDIDATES = 2  # speeches and action lines: the bulk of the tokens, so fewer samples
 LINES_PER_PAGE = 55  # a page is about a minute of screen time
 MIN_SPEECHES, MAX_SPEECHES = 4, 40  # a scene's speeches, whatever its page budget
-MAX_MISSES = 3  # turns in a row without a usable speech end the scene
+MAX_MISSES = 3  # turns in a row without a usable speech end the scene (twice that before two)
 NAME_LIST: dict[str, list[str]] = json.loads(
     (Path(__file__).parent / "prompts" / "names.json").read_text("utf-8")
 )
+FIRST_NAMES = frozenset(NAME_LIST["woman"] + NAME_LIST["man"])
 
 Call = Callable[[str, str, Completion], None]  # (level, prompt, completion)
 
@@ -167,6 +168,13 @@ def _first(name: str) -> str:
 
 def _clean(text: str) -> str:
     return " ".join(text.strip().split())
+
+
+def reads_back(speech: str, sources: list[str]) -> bool:
+    """A speech that is one of `sources` read aloud: four or more content words, most of
+    them from one source. Checked source by source: against all of them at once, every
+    short line about the story's pizza and family counted as a copy."""
+    return len(set(content(speech))) >= 4 and any(_echoes(speech, s, 0.7) for s in sources)
 
 
 def _echoes(text: str, source: str, share: float = 0.6) -> bool:
@@ -589,7 +597,7 @@ class GuidedWriter:
         known = known_words(sp)
         # Speeches that read the prompt back: a character sheet ("Jabari wants to eat two …"),
         # the logline, the system prompt ("You are an award-winning screenwriter.").
-        sheets = " ".join(c.description for c in sp.characters) + f" {sp.logline} {SYSTEM}"
+        sheets = [c.description for c in sp.characters] + [sp.logline, SYSTEM]
         place = sp.place(scene.place)
         ie = "INT" if place is None or place.interior else "EXT"
         text = f"{ie}. {scene.place} - {scene.time}\n\n"
@@ -625,7 +633,7 @@ class GuidedWriter:
         for turn in range(want):
             if not speeches and turn >= MIN_SPEECHES and scene_lines(opening, lines) >= budget:
                 break
-            if misses == MAX_MISSES:
+            if misses == (MAX_MISSES if len(lines) >= 2 else 2 * MAX_MISSES):
                 break
             speaker = self.next_speaker(present, lines)
             cue = speaker.cue
@@ -648,7 +656,7 @@ class GuidedWriter:
                     and not _same_opening(f, speaker, lines)
                     and not _narrates(f)
                     and not invents_names(f, known)
-                    and not _echoes(f, sheets)
+                    and not reads_back(f, sheets)
                     and not SPEECH_ABOUT_TEXT.search(f)
                     and not over_rating(f, sp.controls.rating)
                     and not (sp.title and sp.title.lower() in f.lower())
@@ -916,14 +924,14 @@ def known_words(sp: Screenplay) -> set[str]:
 
 
 def invents_names(text: str, known: set[str]) -> bool:
-    """A capitalised word that neither the story nor the MiniLM vocabulary knows: a person
-    or place the model made up mid-scene ('Elaena, Elna's friend …', 'a man named Eryk').
-    Never true without the encoder installed."""
+    """A capitalised word that neither the story nor the MiniLM vocabulary knows, or a first
+    name from our list that is not in the cast: a person or place the model made up
+    mid-scene ('Elaena, Elna's friend …', 'a man named Eryk', 'Gina gives a laugh')."""
     vocab = vocabulary()
-    if not vocab:
-        return False
     for word in re.findall(r"\b[A-Z][a-z]+", text):
         w = word.lower()
-        if w not in known and w not in vocab:
+        if w in known:
+            continue
+        if word in FIRST_NAMES or (vocab and w not in vocab):  # "Gina hands over …"
             return True
     return False

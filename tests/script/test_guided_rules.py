@@ -99,3 +99,13 @@ def test_each_rating_keeps_its_words_out() -> None:
     assert over_rating("Where's the fucking lens?", "PG-13")
     assert not over_rating("Where's the fucking lens?", "R")
     assert not over_rating("Shell, hello, scrappy, Dickens.", "G")  # whole words only
+
+
+def test_a_speech_that_reads_the_prompt_back_is_caught_a_short_line_is_not() -> None:
+    from soundstage.script.guided import SYSTEM, reads_back
+
+    sheets = ["(36) astronaut. Sunita wants her grandmother's pizza recipe.", LIGHTHOUSE, SYSTEM]
+    assert reads_back("You are an award-winning screenwriter who writes short films.", sheets)
+    assert reads_back("A retired lighthouse keeper discovers a smuggler stole her lens.", sheets)
+    assert not reads_back("You're going to make pizza.", sheets)
+    assert not reads_back("Grandmother never wrote anything down, you know that.", sheets)
