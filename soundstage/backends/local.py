@@ -318,14 +318,16 @@ class Runtime:
         for row in range(logits.shape[0]):
             cand = index[row].tolist()
             vals = values[row]
-            if not done[row] and compiled is not None:
-                keep = [i for i, tok in enumerate(cand) if self._fits(compiled, texts[row], tok)]
-                cand, vals = [cand[i] for i in keep], vals[keep]
+            if done[row]:
+                out.append(-1)
+                continue
+            if compiled is not None:
+                cand, vals = self._allowed(cand, vals, compiled, texts[row], sampling)
                 if not cand:  # off the model's beaten path: look further down the vocabulary
                     cand = self._scan(logits[row], compiled, texts[row])
                     vals = logits[row, cand]
-            if done[row] or not cand:
-                out.append(-1)  # done, or nothing can follow: the answer ends here
+            if not cand:
+                out.append(-1)  # nothing can follow: the answer ends here
             elif sampling.temperature == 0:
                 out.append(cand[0])
             else:
@@ -335,6 +337,28 @@ class Runtime:
                     probs = probs[:cut]
                 out.append(cand[int(torch.multinomial(probs, 1, generator=gen).item())])
         return out
+
+    def _allowed(
+        self, cand: list[int], vals: Any, compiled: Any, text: str, sampling: Sampling
+    ) -> tuple[list[int], Any]:
+        """The candidates (best first) that keep the pattern matchable, checked lazily: once
+        those found hold top_p of the mass of the found and the unchecked together, no
+        unchecked token can enter the top-p set (a regex check per token is the slow part)."""
+        probs = (
+            self.torch.softmax(vals / sampling.temperature, dim=0).tolist()
+            if sampling.temperature > 0
+            else [1.0] + [0.0] * (len(cand) - 1)
+        )
+        keep: list[int] = []
+        found, unchecked = 0.0, 1.0
+        for i, tok in enumerate(cand):
+            unchecked -= probs[i]
+            if self._fits(compiled, text, tok):
+                keep.append(i)
+                found += probs[i]
+                if found >= min(sampling.top_p, 0.999) * (found + max(unchecked, 0.0)):
+                    break
+        return [cand[i] for i in keep], vals[keep]
 
     def _scan(self, logits: Any, compiled: Any, text: str, want: int = 8) -> list[int]:
         """The best `want` tokens of the whole vocabulary that fit the pattern (slow, rare)."""

@@ -27,18 +27,37 @@ local backend's prefix cache makes each further field cost only its own tokens.
 
 from __future__ import annotations
 
-import json
-import random
 import re
-import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from soundstage.backends.base import Completion, Message, Sampling, TextBackend
-from soundstage.embedder import vocabulary
+from soundstage.script.checks import (
+    ABOUT_TEXT,
+    DANGLING,
+    LOGLINE_STOP,
+    NOT_PLACES,
+    SPEECH_ABOUT_TEXT,
+    echoes,
+    foreign,
+    good_action,
+    invents_names,
+    known_words,
+    listy,
+    logline_gender,
+    logline_roles,
+    names_self,
+    narrates,
+    person_noun,
+    reads_back,
+    same_opening,
+    shouts,
+    singular,
+    spoken,
+)
 from soundstage.script.controls import direction, over_rating
 from soundstage.script.dialogue import content
+from soundstage.script.names import draw_name, first_name
 from soundstage.script.planner import GENRE_PLACES, genre_key
 from soundstage.script.rerank import Reranker
 from soundstage.script.structures import Beat, allocate, cast_size, scene_count
@@ -74,24 +93,21 @@ ROLE_HELP = {
 SENTENCE = r" ?[A-Z][^\n.!?()<>*#\[\]{}_|:]{15,200}[.!?]\n"
 PHRASE = r" [a-zA-Z][^\n<>*#\[\]{}_|.]{3,70}\n"
 PLACE = r"(?i) [a-z]{3,14}( [a-z]{2,14}){0,2}\n"  # after "Place: the"
-# Not a place a camera can stand in ("EXT. WORLD").
-NOT_PLACES = frozenset(
-    "hero heroine protagonist antagonist story scene film who that world universe place "
-    "setting life time end future past".split()
-)
 JOB = r" [a-z][a-z -]{2,40}[a-z]\n"
 VOICE = r" [a-z][a-z ,'-]{3,60}[a-z]\n"
-WANTS = r" [a-z][^\n.!?()<>*#\[\]{}_|:]{8,160}[.!]\n"
+WANTS = r" [a-z][^\n.!?()<>*#\[\]{}_|:]{7,159}[A-Za-z0-9'\"][.!]\n"  # not "so they go,!"
 # A speech: no cue-like capitals up front ("ELENA KRASNER (INT. …)"), no brackets or colons.
 # No quotation marks: a speech in quotes is prose ('Eryx, with an air of confidence, said, "…"').
-SPEECH = r" ?(?![A-Z]{2,}|\S+ [A-Z]{2,})[A-Z'¿¡][^\n<>*#\[\]{}()_|:0-9\"]{1,160}[.!?'-]\n"
+# The second character is no capital, spelt out rather than as a lookahead: decoding checks
+# prefixes, and a lookahead on a prefix let "YOLOVIAKIANEKAKE…" through to the token limit.
+SPEECH = r" ?[A-Z'][^\n<>*#\[\]{}()_|:0-9\"A-Z][^\n<>*#\[\]{}()_|:0-9\"]{0,159}[.!?'-]\n"
 # An action line; never the model talking about the text ("Sentence after sentence …").
 META = (
     r"(?!(Scene|Sentence|Original|Elaborate|Dialogue|Note|Action|Description|Example|Title|T he"
     r"|Begin|What happens|The scene|This scene|In this scene|Cut to)\b)"
 )
 # It starts with a word ("V – Alex" is not one) and is in the third person: "you", "I", "we"
-# outside quotes mean a speech has slipped into the action (see `_spoken`).
+# outside quotes mean a speech has slipped into the action (see `spoken`).
 # No quotation marks either: in a small model's action lines they open speeches.
 # An action line after a name the writer gave, from a verb of what the camera sees, in the
 # present tense: "… turns to the window." (free, the model wrote "… had told him"; held to
@@ -105,20 +121,6 @@ VERBS = (
 ).split()
 DOES = rf" ({'|'.join(VERBS)})[ ,.][^\n<>*#\[\]{{}}()_|:0-9\"]{{2,280}}[.!]\n"
 ACTION = r" ?" + META + r"(A|An|[A-Z][a-z']+)[ ,][^\n<>*#\[\]{}()_|:0-9\"]{10,280}[.!]\n"
-# Text about the text, not the story ("… but the logline is about a keeper", "The sea in the
-# film …", "She's in the past tense."): never a want, a place or an action line.
-ABOUT_TEXT = re.compile(
-    r"\b(logline|story|film|movie|screenplay|character|protagonist|antagonist|tense)\b", re.I
-)
-# Action is written in the present tense; these words mark a line told in the past (a small
-# model's prose habit: "Hiding in a small cottage, the keeper had been.").
-PAST = re.compile(r"\b(was|were|had|did|said|seemed|knew|felt|thought)\b", re.I)
-# A speech about the text ("The Night Nurse's Secret - Scene - A story with no clear ending."):
-# narrower than ABOUT_TEXT, since people say "long story".
-SPEECH_ABOUT_TEXT = re.compile(r"\b(scene|logline|screenplay|protagonist|antagonist)\b", re.I)
-DANGLING = frozenset(
-    "a an the of to in on at by for from with and or but her his my their our its".split()
-)
 ROLE_WANTS = {  # when every sampled want copies the logline or another character's
     "protagonist": "wants to set right what the story took from them.",
     "antagonist": "wants to keep what they took, whatever it costs.",
@@ -139,11 +141,8 @@ PERSON_MIN = 0.05  # MiniLM cosine, after the person-noun filter: "chess prodigy
 SPEECH_CANDIDATES = 2  # speeches and action lines: the bulk of the tokens, so fewer samples
 LINES_PER_PAGE = 55  # a page is about a minute of screen time
 MIN_SPEECHES, MAX_SPEECHES = 4, 40  # a scene's speeches, whatever its page budget
+WINDOW = (6, 14)  # elements of the scene kept in the dialogue prompt: see Window
 MAX_MISSES = 3  # turns in a row without a usable speech end the scene (twice that before two)
-NAME_LIST: dict[str, list[str]] = json.loads(
-    (Path(__file__).parent / "prompts" / "names.json").read_text("utf-8")
-)
-FIRST_NAMES = frozenset(NAME_LIST["woman"] + NAME_LIST["man"])
 
 Call = Callable[[str, str, Completion], None]  # (level, prompt, completion)
 
@@ -162,26 +161,14 @@ def job_of(c: Character) -> str:
     return c.description.split(". ")[0].split(") ")[-1]
 
 
-def _first(name: str) -> str:
-    return name.split()[0]
+def _last_sentence(text: str) -> str:
+    """`text` up to its last sentence end, as a field: 'He runs. She' → 'He runs.\n'."""
+    ends = [m.end() for m in re.finditer(r"[.!?](?=\s|$)", text.rstrip("\n"))]
+    return text[: ends[-1]] + "\n" if ends else ""
 
 
 def _clean(text: str) -> str:
     return " ".join(text.strip().split())
-
-
-def reads_back(speech: str, sources: list[str]) -> bool:
-    """A speech that is one of `sources` read aloud: four or more content words, most of
-    them from one source. Checked source by source: against all of them at once, every
-    short line about the story's pizza and family counted as a copy."""
-    return len(set(content(speech))) >= 4 and any(_echoes(speech, s, 0.7) for s in sources)
-
-
-def _echoes(text: str, source: str, share: float = 0.6) -> bool:
-    """True when most of `text`'s content words come from `source`: the small model copying
-    its prompt back ("Alexi is forced to share a parking spot for one summer")."""
-    words = set(content(text))
-    return bool(words) and len(words & set(content(source))) / len(words) >= share
 
 
 @dataclass
@@ -238,7 +225,9 @@ class GuidedWriter:
             if self.on_call is not None:
                 self.on_call(level, prompt, out)
             text = out.text if out.text.endswith("\n") else out.text + "\n"
-            if compiled.fullmatch(text):
+            if not compiled.fullmatch(text):
+                text = _last_sentence(text)  # out of tokens mid-sentence: up to the last end
+            if text and compiled.fullmatch(text):
                 good.append(_clean(text))
         return good
 
@@ -352,9 +341,10 @@ class GuidedWriter:
         used = {int(c.description[1:3]) for c in sp.characters if c.description[1:3].isdigit()}
         ages = [a for a in ages if all(abs(int(a) - u) > 4 for u in used)] or ages
         age = ages[0] if ages else str(30 + 12 * len(sp.characters))
-        form += f" {age}\nWants: {_first(name)} wants"
+        form += f" {age}\nWants: {first_name(name)} wants"
         want = self.wants(sp, role, user, form, job, name, seed)
-        want = f"{_first(name)} wants {want}" if want else f"{_first(name)} {ROLE_WANTS[role]}"
+        first = first_name(name)
+        want = f"{first} wants {want}" if want else f"{first} {ROLE_WANTS[role]}"
         form += f" {want.split(' ', 2)[2]}\nVoice: talks"
         voices = self.ask("characters", user, form, VOICE, seed=seed, max_tokens=12)
         voice = self._pick(voices, f"{job}. {want}", [], words=(2, 8))
@@ -387,9 +377,10 @@ class GuidedWriter:
             fresh = [
                 d
                 for d in found
-                if not _echoes(d, sp.logline, 0.8 if role == "protagonist" else 0.6)
-                and not (earlier and _echoes(d, earlier))
+                if not echoes(d, sp.logline, 0.8 if role == "protagonist" else 0.6)
+                and not (earlier and echoes(d, earlier))
                 and not ABOUT_TEXT.search(d)
+                and not foreign(d)
                 and not re.search(rf"\b{re.escape(name)}\b", d)
                 and not invents_names(d, known_words(sp) | set(name.lower().split()))
             ]
@@ -444,8 +435,11 @@ class GuidedWriter:
         """Scene k of the outline (place, time, who is there, what happens) and whether its
         place is inside."""
         end = " This is the last scene: the conflict is resolved." if k == total - 1 else ""
-        hero = _first(sp.characters[0].name) if sp.characters else "the hero"
+        hero = first_name(sp.characters[0].name) if sp.characters else "the hero"
         purpose = beat.purpose.replace("the hero's", f"{hero}'s").replace("the hero", hero)
+        rival = next((c for c in sp.characters if c.role == "antagonist"), None)
+        if rival is not None:  # "Jules confronts the opposing force" named no one
+            purpose = purpose.replace("the opposing force", first_name(rival.name))
         cast = "".join(f"- {c.name}, {c.description} ({c.role})\n" for c in sp.characters)
         story = "".join(f"Scene {i}: {s.place.lower()}. {s.beat}\n" for i, s in enumerate(done, 1))
         user = (
@@ -493,7 +487,7 @@ class GuidedWriter:
             "scenes", user, form, r" (DAY|NIGHT|MORNING|EVENING)\n", seed=seed, max_tokens=3, n=1
         )
         time = times[0] if times else "DAY"
-        firsts = [_first(c.name) for c in sp.characters]
+        firsts = [first_name(c.name) for c in sp.characters]
         alt = "|".join(re.escape(f) for f in firsts)
         least = 2 if len(firsts) > 1 else 1
         who_re = rf" ({alt})(, ({alt})){{{least - 1},2}}\n"
@@ -513,12 +507,30 @@ class GuidedWriter:
             present.insert(0, firsts[0])
         # The beat starts with who acts, so it is about this story's people, not "the hero".
         form += f" {', '.join(present)}\nPurpose: {purpose}\nWhat happens: {present[0]}"
-        beats = self.ask("scenes", user, form, WANTS, seed=seed, max_tokens=50)
         before = " ".join(s.beat for s in done)
-        beats = [b for b in beats if not _echoes(b, f"{sp.logline} {before}")] or beats
+        beats: list[str] = []
+        for attempt in range(2):  # the second hotter, away from the prompt's words
+            found = self.ask(
+                "scenes",
+                user,
+                form,
+                WANTS,
+                seed=seed + 577 * attempt,
+                max_tokens=50,
+                n=self.candidates + attempt,
+                temperature=None if attempt == 0 else 1.0,
+                penalty_window=0 if attempt == 0 else 160,
+            )
+            found = [b for b in found if not foreign(b) and not listy(b)]
+            beats = beats or found
+            # not the logline again, nor an earlier scene's beat (two scenes of one beat)
+            fresh = [b for b in found if not echoes(b, f"{sp.logline} {before}")]
+            if fresh:
+                beats = fresh
+                break
         text = self._pick(beats, f"{purpose}. {sp.logline}", [s.beat for s in done], words=(8, 35))
         text = f"{present[0]} {text}" if text else f"{present[0]}: {purpose}."
-        ids = tuple(c.id for f in present for c in sp.characters if _first(c.name) == f)
+        ids = tuple(c.id for f in present for c in sp.characters if first_name(c.name) == f)
         scene = Scene(f"s{k + 1}", place.strip(), beat.name, text, ids, time)
         return scene, not (inside and inside[0] == "outside")
 
@@ -553,7 +565,10 @@ class GuidedWriter:
                         max_tokens=40,
                         n=3 + 2 * attempt,
                     )
-                    if not ABOUT_TEXT.search(f) and not _spoken(f) and not invents_names(f, known)
+                    if not ABOUT_TEXT.search(f)
+                    and not spoken(f)
+                    and not foreign(f)
+                    and not invents_names(f, known)
                 ]
             best = self._pick(found, f"{p.name.lower()} {what}", [], words=(6, 25))
             best = f"{lead} {best}" if best else f"{lead}."
@@ -609,7 +624,7 @@ class GuidedWriter:
             opening = self.action(
                 user,
                 text,
-                _first(present[0].name),
+                first_name(present[0].name),
                 about=f"{scene.beat} {place.description if place else ''}",
                 avoid=[],
                 known=known,
@@ -618,11 +633,12 @@ class GuidedWriter:
                 rating=sp.controls.rating,
                 n=self.candidates,
             ) or (place.description if place and place.description else scene.beat)
-        text += f"{opening}\n\n"
+        head = text + f"{opening}\n\n"
         lines: list[Line] = []
+        shown = Window(head)
         for line in start:
             lines.append(line)
-            text += self._element_text(sp, line)
+            shown.add(self._element_text(sp, line))
         # A fixed count when asked (`write continue`), else speeches until the scene fills
         # its share of the pages (a page a minute), so --minutes is what the writer gets.
         want = speeches or MAX_SPEECHES
@@ -630,13 +646,17 @@ class GuidedWriter:
         done_actions = [opening] + [ln.action for ln in lines if ln.action]
         said = [ln.text for ln in lines]
         misses = 0  # turns in a row with no usable speech: the scene has lost its way
-        for turn in range(want):
-            if not speeches and turn >= MIN_SPEECHES and scene_lines(opening, lines) >= budget:
+        for turn in range(2 * want + 2 * MAX_MISSES):  # a turn may find no usable speech
+            written = len(lines) - len(start)
+            if written >= want:
+                break
+            if not speeches and written >= MIN_SPEECHES and scene_lines(opening, lines) >= budget:
                 break
             if misses == (MAX_MISSES if len(lines) >= 2 else 2 * MAX_MISSES):
                 break
             speaker = self.next_speaker(present, lines)
             cue = speaker.cue
+            text = shown.text()
             found: list[str] = []
             for attempt in range(2):  # all candidates rejected: once more, more of them
                 found = found or [
@@ -652,9 +672,12 @@ class GuidedWriter:
                         penalty_window=48,
                     )
                     if f not in said
-                    and not _names_self(f, speaker)
-                    and not _same_opening(f, speaker, lines)
-                    and not _narrates(f)
+                    and not names_self(f, speaker)
+                    and not same_opening(f, speaker, lines)
+                    and not narrates(f)
+                    and not shouts(f)
+                    and not foreign(f)
+                    and not listy(f)
                     and not invents_names(f, known)
                     and not reads_back(f, sheets)
                     and not SPEECH_ABOUT_TEXT.search(f)
@@ -673,7 +696,7 @@ class GuidedWriter:
                 action = self.action(
                     user,
                     act_text,
-                    _first(others[0].name),
+                    first_name(others[0].name),
                     about=scene.beat,
                     avoid=said + done_actions,
                     known=known,
@@ -683,7 +706,7 @@ class GuidedWriter:
                 done_actions.append(action)
                 line = replace(line, action=action)
             lines.append(line)
-            text += self._element_text(sp, line)
+            shown.add(self._element_text(sp, line))
         return Dialogue(scene.id, tuple(lines), opening)
 
     def action(
@@ -722,7 +745,7 @@ class GuidedWriter:
                 for a in found
                 if good_action(a, known)
                 and not over_rating(a, rating)
-                and not (avoid and _echoes(a, " ".join(avoid)))
+                and not (avoid and echoes(a, " ".join(avoid)))
             ]
             if found:
                 return self._pick(found, about, avoid, words=(6, 30))
@@ -766,76 +789,25 @@ class GuidedWriter:
         return sp
 
 
-LOGLINE_STOP = frozenset(
-    "a an the and or but of to in on at by for with from as is are was were be been has have "
-    "had must will would can could that this who whom which when where while after before "
-    "into onto her his their its our my your them they she he it one two three".split()
-)
+class Window:
+    """The scene so far as the dialogue prompt shows it: its heading and opening, then its
+    last elements. Past WINDOW[1] elements the oldest go, down to WINDOW[0]: all at once, so
+    that the prompts of the next turns share their start and the runtime's cache reuses it.
+    A small model gains nothing from a long scene in its prompt, and every token of it is
+    read again at each step of decoding (at ~800 tokens, a third of the step)."""
 
+    def __init__(self, head: str) -> None:
+        self.head = head
+        self.elements: list[str] = []
+        self.first = 0
 
-def logline_roles(logline: str) -> list[str]:
-    """Word spans of the logline that could name a person: 1–3 words, no stopword at
-    either end ('retired lighthouse keeper', 'smuggler', 'lens')."""
-    words = [re.sub(r"'s?$", "", w.lower()) for w in re.findall(r"[A-Za-z][A-Za-z'-]*", logline)]
-    spans = (
-        words[i:j] for i in range(len(words)) for j in range(i + 1, min(i + 4, len(words) + 1))
-    )
-    return list(dict.fromkeys(" ".join(s) for s in spans if not set(s) & LOGLINE_STOP))
+    def add(self, element: str) -> None:
+        self.elements.append(element)
+        if len(self.elements) - self.first > WINDOW[1]:
+            self.first = len(self.elements) - WINDOW[0]
 
-
-def draw_name(sp: Screenplay, role: Role, gender: str, seed: int) -> str:
-    """A first and last name from prompts/names.json, drawn by the story (two loglines with
-    one seed get two casts), never with a first-name initial or a last name the cast already
-    has (screenwriters give characters different initials, so a reader never mixes them up).
-
-    Why not the model: sampled freely, a 135M model named every other heroine "Elena", gave
-    "Michael Fassbender" (an actor) and invented "Incredul Alaska" and "Elna" beside "Elena";
-    offered ten names from the list, it took one starting with A for 5 protagonists in 6 and
-    the same last name in 3 casts of 6. The writer renames anyone with `write edit`."""
-    initials = {c.name[0] for c in sp.characters}
-    used = {c.name.split()[-1] for c in sp.characters}
-    rng = random.Random(zlib.crc32(f"{sp.logline}|{role}|{seed}".encode()))
-    pool = NAME_LIST[gender if gender in NAME_LIST else "woman"]
-    first = rng.choice([n for n in pool if n[0] not in initials] or pool)
-    return f"{first} {rng.choice([n for n in NAME_LIST['last'] if n not in used])}"
-
-
-PERSON_NOUNS = frozenset(
-    "nurse chef cop doctor astronaut prodigy brother sister mother father son daughter wife "
-    "husband widow widower priest nun monk king queen prince princess detective thief spy pilot "
-    "witch wizard knight soldier student teacher boy girl kid child orphan bride groom nanny "
-    "maid clerk mayor sheriff judge lawyer agent heir heiress twin cousin aunt uncle grandma "
-    "grandpa grandmother grandfather neighbour neighbor friend rival host guest nomad hermit "
-    "captain sailor pirate ghost robot android alien vampire chief boss genius veteran rookie "
-    "intern cadet scientist poet artist musician dancer athlete coach champion".split()
-)
-AGENT_SUFFIXES = ("er", "or", "ist", "ian", "eer", "ant", "ent", "man", "woman", "smith")
-
-
-def person_noun(word: str) -> bool:
-    """Could this word name a person? A closed list, or an agent suffix ('smuggler', 'owner',
-    'guardian'); an English-only guess that MiniLM then ranks."""
-    word = word.lower()
-    return word in PERSON_NOUNS or (len(word) > 4 and word.endswith(AGENT_SUFFIXES))
-
-
-def singular(phrase: str) -> str:
-    """'food-truck owners' → 'food-truck owner' (a character is one person); 'boss' stays."""
-    head, _, last = phrase.rpartition(" ")
-    if len(last) > 3 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
-        last = last[:-3] + "y" if last.endswith("ies") else last[:-1]
-    return f"{head} {last}".strip()
-
-
-def logline_gender(logline: str) -> str | None:
-    """The protagonist's gender when the logline's pronouns say it ("… of her lighthouse"):
-    the logline is about its protagonist. None when it uses both, or neither."""
-    words = set(re.findall(r"[a-z]+", logline.lower()))
-    she, he = (
-        bool(words & {"she", "her", "hers", "herself"}),
-        bool(words & {"he", "him", "his", "himself"}),
-    )
-    return "woman" if she and not he else "man" if he and not she else None
+    def text(self) -> str:
+        return self.head + "".join(self.elements[self.first :])
 
 
 def scene_lines(opening: str, lines: Sequence[Line]) -> int:
@@ -858,80 +830,3 @@ def speeches_for(minutes: float, n_scenes: int) -> int:
     the scene's action (about a third of the page) the rest."""
     lines = minutes * 55 / max(1, n_scenes)
     return max(4, min(16, round(lines * 0.6 / 4)))
-
-
-def _shouts(action: str) -> bool:
-    """An action line in capitals ("A LIGHT IS ALREADY HERE") or a heading passed off as one
-    ("E SUBSTITUTE - DAY - …"): the model lost the format. A name in capitals is fine."""
-    caps = r"\b[A-Z]{2,}\W+[A-Z]{2,}\W+[A-Z]{2,}\b"
-    return re.search(caps + r"|\s-\s(DAY|NIGHT)\b", action) is not None
-
-
-def _same_opening(speech: str, speaker: Character, lines: Sequence[Line]) -> bool:
-    """The speech opens as the speaker's last one or any of the last four did ("Ladies, …"
-    / "Ladies, …", "Sounds, …" / "Sounds, …"): a small model's loop, a speech at a time."""
-    own = [ln.text for ln in lines if ln.speaker == speaker.id][-1:]
-    before = own + [ln.text for ln in lines[-4:]]
-    opening = re.findall(r"[\w']+", speech.lower())[:2]
-    return any(opening == re.findall(r"[\w']+", b.lower())[:2] for b in before)
-
-
-NARRATION = re.compile(
-    r"^(She|He|They|It|The \w+)( \w+ly)? (\w+ed|was|were|had|could|couldn't|knew|felt|stood|"
-    r"saw|thought|said|took|made|began|came|went|seemed)\b"
-)
-
-
-def _narrates(speech: str) -> bool:
-    """A speech that is prose narration ("She stood there, staring at the lighthouse"):
-    third person, past tense, at the start."""
-    return NARRATION.match(speech) is not None
-
-
-def good_action(action: str, known: set[str]) -> bool:
-    """What the camera sees, now: not shouted, not spoken, not about the text, not in the
-    past tense, and no person or place the story does not have."""
-    return not (
-        _shouts(action)
-        or _spoken(action)
-        or ABOUT_TEXT.search(action)
-        or PAST.search(action)
-        or invents_names(action, known)
-    )
-
-
-def _spoken(action: str) -> bool:
-    """An action line that talks ("Serena, you're the only one left."): first or second
-    person outside quotation marks. Action is what the camera sees, in the third person."""
-    outside = re.sub(r'"[^"]*("|$)', " ", action)
-    pronoun = r"\b(I|I'm|I've|I'll|me|my|you|your|you're|we|we're|us|our)\b"
-    return re.search(pronoun, outside, re.IGNORECASE) is not None
-
-
-def _names_self(speech: str, speaker: Character) -> bool:
-    """A speech that names its own speaker ("ADA: …", "Ada, your life is over") is a slip:
-    the model lost track of who is talking."""
-    return re.search(rf"\b{re.escape(_first(speaker.name))}\b", speech, re.I) is not None
-
-
-def known_words(sp: Screenplay) -> set[str]:
-    """Every word the story itself uses (logline, title, cast, places, beats), lower case."""
-    texts = [sp.logline, sp.title]
-    texts += [f"{c.name} {c.description}" for c in sp.characters]
-    texts += [f"{p.name} {p.description}" for p in sp.places]
-    texts += [s.beat for s in sp.scenes]
-    return {w.lower() for t in texts for w in re.findall(r"[A-Za-z]+", t)}
-
-
-def invents_names(text: str, known: set[str]) -> bool:
-    """A capitalised word that neither the story nor the MiniLM vocabulary knows, or a first
-    name from our list that is not in the cast: a person or place the model made up
-    mid-scene ('Elaena, Elna's friend …', 'a man named Eryk', 'Gina gives a laugh')."""
-    vocab = vocabulary()
-    for word in re.findall(r"\b[A-Z][a-z]+", text):
-        w = word.lower()
-        if w in known:
-            continue
-        if word in FIRST_NAMES or (vocab and w not in vocab):  # "Gina hands over …"
-            return True
-    return False

@@ -86,14 +86,43 @@ def test_smoothing_keeps_the_float_model_and_the_int8_heads_best_logits_are_exac
     assert not torch.allclose(got, exact, atol=1e-5)  # the rest is int8's estimate
 
 
-@pytest.mark.parametrize(("outlier", "int8_downs"), [(0.0, 0), (float("inf"), 2)])
-def test_down_projections_with_outlier_inputs_stay_float(tiny, monkeypatch, outlier, int8_downs) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("share", [0.0, 0.5, 1.0])
+def test_down_projections_with_outlier_inputs_are_split(  # type: ignore[no-untyped-def]
+    tiny, monkeypatch, share
+) -> None:
+    """OUTLIER below every channel: the down projections stay float32; above all: int8;
+    between: split, int8 with the channels that reached it in float32."""
     _, folder = tiny
+    calibration = list(range(5, 45))
+    seen = llama.calibrate(Llama.load(folder), calibration)
+    values = torch.cat([seen[(i, "down")] for i in range(2)]).sort().values
+    outlier = 0.0 if share == 0 else float("inf") if share == 1 else float(values.median())
     monkeypatch.setattr(llama, "OUTLIER", outlier)
-    model = Llama.load(folder, calibration=list(range(5, 45)))
-    plain = [type(block.down) is torch.nn.Linear for block in model.layers]
-    assert plain.count(False) == int8_downs
+    model = Llama.load(folder, calibration=calibration)
+    kinds = {type(block.down).__name__ for block in model.layers}
+    assert kinds == {0.0: {"Linear"}, 0.5: {"Split"}, 1.0: {"Linear"}}[share]
+    if share == 1.0:
+        assert all(type(block.down) is not torch.nn.Linear for block in model.layers)
     assert all(type(block.qkv) is not torch.nn.Linear for block in model.layers)
+
+
+def test_a_split_keeps_outlier_channels_exact() -> None:
+    """LLM.int8()'s case: two input channels ~1,000x the rest. Plain int8 activations lose
+    the small channels to one coarse step; the split keeps them."""
+    torch.manual_seed(0)
+    linear = torch.nn.Linear(256, 64, bias=False)
+    x = torch.randn(8, 256)
+    x[:, [3, 77]] *= 1000.0
+    exact = linear(x)
+    outliers = torch.zeros(256, dtype=torch.bool)
+    outliers[[3, 77]] = True
+    split = llama.Split(linear, outliers)(x)
+    plain = torch.nn.Sequential(linear)
+    rough = torch.ao.quantization.quantize_dynamic(plain, {"0"}, dtype=torch.qint8)(x)
+    err_split = (split - exact).norm() / exact.norm()
+    err_plain = (rough - exact).norm() / exact.norm()
+    assert err_split < 0.01
+    assert err_plain > 3 * err_split
 
 
 def test_a_prompt_past_the_model_context_is_refused(tiny) -> None:  # type: ignore[no-untyped-def]

@@ -7,16 +7,17 @@ from __future__ import annotations
 import pytest
 
 from soundstage.embedder import vocabulary
-from soundstage.script.guided import (
-    NAME_LIST,
-    draw_name,
+from soundstage.script.checks import (
+    foreign,
     good_action,
     invents_names,
     known_words,
     logline_gender,
+    logline_roles,
     person_noun,
     singular,
 )
+from soundstage.script.names import NAME_LIST, draw_name
 from soundstage.script.types import Character, Controls, Screenplay
 
 LIGHTHOUSE = "A retired lighthouse keeper discovers that a smuggler has stolen her lens."
@@ -102,10 +103,35 @@ def test_each_rating_keeps_its_words_out() -> None:
 
 
 def test_a_speech_that_reads_the_prompt_back_is_caught_a_short_line_is_not() -> None:
-    from soundstage.script.guided import SYSTEM, reads_back
+    from soundstage.script.checks import reads_back
+    from soundstage.script.guided import SYSTEM
 
     sheets = ["(36) astronaut. Sunita wants her grandmother's pizza recipe.", LIGHTHOUSE, SYSTEM]
     assert reads_back("You are an award-winning screenwriter who writes short films.", sheets)
     assert reads_back("A retired lighthouse keeper discovers a smuggler stole her lens.", sheets)
     assert not reads_back("You're going to make pizza.", sheets)
     assert not reads_back("Grandmother never wrote anything down, you know that.", sheets)
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [
+        ("What do you want?", True),
+        ("Ship is a luxury.", True),
+        ("Jules looks at the sails, and he sees the stars.", True),
+        ("It’s not over — not yet…", True),
+        ("L'enfant, leur je ne sais pas.", False),
+        ("Bien sûr, bonjour, l'arme de Jules.", False),
+        ("Hola amigo, como estas hoy?", False),
+    ],
+)
+def test_only_english_gets_in(text: str, english: bool) -> None:
+    assert foreign(text) is not english
+
+
+def test_a_verb_phrase_or_an_adverb_is_no_occupation() -> None:
+    spans = logline_roles("A lighthouse keeper and a smuggler must work together in a storm.")
+    assert "smuggler" in spans and "lighthouse keeper" in spans
+    assert "work together" not in spans and "work" not in spans
+    assert not person_noun("together") and not person_noun("water")
+    assert person_noun("smuggler") and person_noun("owner")
