@@ -5,7 +5,7 @@ stages left and adds its part; later capabilities (score, moderation, provenance
 add stages here rather than editing existing ones. Every file goes through the single
 `Exporter`, so signing and labelling can wrap all of them.
 
-    plan      levels 1–5: title, characters, scenes, places (script/writers.py picks the
+    plan      levels 1–5: title, characters, scenes, places (script/write/writers.py picks the
               guided writer for the local model, few-shot prompts for other instruction
               LLMs, the structured planner for drama-lm)
     dialogue  level 6 for each scene, with action lines (guided / few-shot / turn by turn)
@@ -31,13 +31,13 @@ from soundstage.errors import SoundstageError
 from soundstage.export import Exporter
 from soundstage.moderate.gate import GateResult
 from soundstage.script.controls import check_controls, check_logline, gate_policy
-from soundstage.script.dialogue import DialogueWriter, scene_budget
 from soundstage.script.formats.elements import Document
 from soundstage.script.history import InterventionLog, authorship, entity_texts
-from soundstage.script.planner import plan
 from soundstage.script.render import ai_notice, render
 from soundstage.script.report import render_report
 from soundstage.script.types import Controls, Line, Screenplay
+from soundstage.script.write.dialogue import DialogueWriter, scene_budget
+from soundstage.script.write.planner import plan
 
 Progress = Callable[[str, float, str], None]  # (stage, fraction done, message)
 
@@ -77,7 +77,7 @@ class Production:
 
 def stage_plan(p: Production) -> None:
     """Levels 1–5: the guided or few-shot writer for instruct models, else the planner."""
-    from soundstage.script.writers import choose_writer
+    from soundstage.script.write.writers import choose_writer
 
     p.progress("plan", 0.0, "title, characters, scenes, places")
     writer = choose_writer(p.backend, on_call=p.remember)
@@ -98,7 +98,7 @@ def stage_plan(p: Production) -> None:
 
 
 def stage_dialogue(p: Production) -> None:
-    from soundstage.script.writers import choose_writer
+    from soundstage.script.write.writers import choose_writer
 
     sp = p.screenplay
     llm_writer = choose_writer(p.backend, on_call=p.remember)

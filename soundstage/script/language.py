@@ -25,8 +25,8 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import combinations
 
-from soundstage.script.dialogue import content
 from soundstage.script.formats.elements import Document, Kind
+from soundstage.script.write.dialogue import content
 
 WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 ARCHAIC = frozenset(

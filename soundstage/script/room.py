@@ -28,23 +28,13 @@ from soundstage.backends.base import TextBackend
 from soundstage.errors import SoundstageError
 from soundstage.script import levels
 from soundstage.script.controls import check_controls, check_logline
-from soundstage.script.dialogue import DialogueWriter, scene_budget
 from soundstage.script.formats.scene_import import ImportedScene
-from soundstage.script.guided import GuidedWriter, speeches_for
 from soundstage.script.history import (
     Intervention,
     InterventionLog,
     Op,
     entity_texts,
     line_diff,
-)
-from soundstage.script.planner import (
-    CAST_ORDER,
-    beat_sentence,
-    make_cast,
-    make_places,
-    make_scenes,
-    title_options,
 )
 from soundstage.script.structures import beats, cast_size, scene_count
 from soundstage.script.types import (
@@ -57,7 +47,17 @@ from soundstage.script.types import (
     Scene,
     Screenplay,
 )
-from soundstage.script.writers import Writer, choose_writer
+from soundstage.script.write.dialogue import DialogueWriter, scene_budget
+from soundstage.script.write.guided import GuidedWriter, speeches_for
+from soundstage.script.write.planner import (
+    CAST_ORDER,
+    beat_sentence,
+    make_cast,
+    make_places,
+    make_scenes,
+    title_options,
+)
+from soundstage.script.write.writers import Writer, choose_writer
 from soundstage.store.schema import Project, ProjectVersion, utcnow
 
 Stale = frozenset[tuple[str, str]]

@@ -6,15 +6,15 @@ import pytest
 
 from soundstage.backends import load_backend
 from soundstage.backends.base import TextBackend
-from soundstage.script.dialogue import (
+from soundstage.script.types import Controls, Line
+from soundstage.script.write.dialogue import (
     DialogueWriter,
     clean,
     printed_lines,
     rep_n,
     scene_budget,
 )
-from soundstage.script.planner import plan
-from soundstage.script.types import Controls, Line
+from soundstage.script.write.planner import plan
 
 LOGLINE = "A retired lighthouse keeper discovers that a smuggler has stolen the great lens."
 

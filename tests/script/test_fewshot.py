@@ -22,8 +22,10 @@ import uvicorn
 
 from soundstage.backends import Chunk, Sampling, TextBackend, load_backend
 from soundstage.errors import SoundstageError
-from soundstage.script.dialogue import scene_budget
-from soundstage.script.fewshot import (
+from soundstage.script.structures import allocate, scene_count
+from soundstage.script.types import Character, Controls, Line, Scene, Screenplay, slug
+from soundstage.script.write.dialogue import scene_budget
+from soundstage.script.write.fewshot import (
     AnswerError,
     FewShotWriter,
     Roster,
@@ -36,8 +38,6 @@ from soundstage.script.fewshot import (
     template,
     uses_instructions,
 )
-from soundstage.script.structures import allocate, scene_count
-from soundstage.script.types import Character, Controls, Line, Scene, Screenplay, slug
 from soundstage.web import create_openai_app
 
 LOGLINE = (

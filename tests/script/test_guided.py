@@ -14,8 +14,8 @@ from soundstage.backends import load_backend
 from soundstage.backends.base import Sampling
 from soundstage.errors import BackendError, BackendUnavailable, SoundstageError
 from soundstage.script.controls import check_controls
-from soundstage.script.guided import GuidedWriter, logline_roles
 from soundstage.script.types import Controls
+from soundstage.script.write.guided import GuidedWriter, logline_roles
 
 # Slow on a busy 2-core box (minutes when CI shares it with other work): a wide timeout.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from soundstage.embedder import vocabulary
-from soundstage.script.checks import (
+from soundstage.script.types import Character, Controls, Screenplay
+from soundstage.script.write.checks import (
     foreign,
     good_action,
     invents_names,
@@ -17,8 +18,7 @@ from soundstage.script.checks import (
     person_noun,
     singular,
 )
-from soundstage.script.names import NAME_LIST, draw_name
-from soundstage.script.types import Character, Controls, Screenplay
+from soundstage.script.write.names import NAME_LIST, draw_name
 
 LIGHTHOUSE = "A retired lighthouse keeper discovers that a smuggler has stolen her lens."
 TRUCKS = "Two rival food-truck owners are forced to share one parking spot."
@@ -103,8 +103,8 @@ def test_each_rating_keeps_its_words_out() -> None:
 
 
 def test_a_speech_that_reads_the_prompt_back_is_caught_a_short_line_is_not() -> None:
-    from soundstage.script.checks import reads_back
-    from soundstage.script.guided import SYSTEM
+    from soundstage.script.write.checks import reads_back
+    from soundstage.script.write.guided import SYSTEM
 
     sheets = ["(36) astronaut. Sunita wants her grandmother's pizza recipe.", LIGHTHOUSE, SYSTEM]
     assert reads_back("You are an award-winning screenwriter who writes short films.", sheets)

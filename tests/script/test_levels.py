@@ -6,8 +6,8 @@ import pytest
 
 from soundstage.errors import FormatError
 from soundstage.script import levels
-from soundstage.script.planner import plan
 from soundstage.script.types import LEVELS, Controls, Dialogue, Line, Screenplay
+from soundstage.script.write.planner import plan
 
 
 @pytest.fixture

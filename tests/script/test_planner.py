@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from soundstage.script.planner import make_title, object_of, plan, subject_of
 from soundstage.script.structures import STRUCTURES, allocate, beats, scene_count
 from soundstage.script.types import Controls, Screenplay
+from soundstage.script.write.planner import make_title, object_of, plan, subject_of
 
 LOGLINE = "A retired lighthouse keeper discovers that a smuggler has stolen the great lens."
 

@@ -1,7 +1,7 @@
 """The writers' room for instruction-following LLMs (openai and llamacpp backends).
 
 Dramatron's hierarchy, prompted level by level: title → characters → scenes → place
-descriptions → dialogue per scene. Each prompt is one template in `script/prompts/`
+descriptions → dialogue per scene. Each prompt is one template in `script/write/prompts/`
 (plain text with `{placeholders}`): a short instruction, two or three original examples in
 markdown markers (`**Title:**`, `**Character:** … **Role:** …`, `**END**`), then "Your turn."
 with the upper levels filled in, ending on the marker the model should continue. The same
@@ -38,7 +38,6 @@ from typing import TypeVar
 
 from soundstage.backends.base import Completion, TextBackend
 from soundstage.errors import SoundstageError
-from soundstage.script.dialogue import content, cosine, printed_lines, rep_n, scene_budget
 from soundstage.script.structures import Beat, allocate, cast_size, scene_count
 from soundstage.script.types import (
     Character,
@@ -51,6 +50,7 @@ from soundstage.script.types import (
     Screenplay,
     slug,
 )
+from soundstage.script.write.dialogue import content, cosine, printed_lines, rep_n, scene_budget
 
 __all__ = [
     "AnswerError",
@@ -124,8 +124,10 @@ class AnswerError(SoundstageError):
 
 @cache
 def template(level: str) -> str:
-    """The prompt template of a level, from `soundstage/script/prompts/<level>.txt`."""
-    return (resources.files("soundstage.script") / "prompts" / f"{level}.txt").read_text("utf-8")
+    """The prompt template of a level, from `soundstage/script/write/prompts/<level>.txt`."""
+    return (resources.files("soundstage.script.write") / "prompts" / f"{level}.txt").read_text(
+        "utf-8"
+    )
 
 
 def render_prompt(level: str, **values: object) -> str:

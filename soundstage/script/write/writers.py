@@ -11,8 +11,8 @@
 from __future__ import annotations
 
 from soundstage.backends.base import TextBackend
-from soundstage.script.fewshot import Call, FewShotWriter, uses_instructions
-from soundstage.script.guided import GuidedWriter, uses_guided
+from soundstage.script.write.fewshot import Call, FewShotWriter, uses_instructions
+from soundstage.script.write.guided import GuidedWriter, uses_guided
 
 Writer = GuidedWriter | FewShotWriter
 

@@ -13,9 +13,9 @@ import re
 from collections.abc import Sequence
 
 from soundstage.embedder import vocabulary
-from soundstage.script.dialogue import content
-from soundstage.script.names import FIRST_NAMES, first_name
 from soundstage.script.types import Character, Line, Screenplay
+from soundstage.script.write.dialogue import content
+from soundstage.script.write.names import FIRST_NAMES, first_name
 
 # Not a place a camera can stand in ("EXT. WORLD").
 NOT_PLACES = frozenset(

@@ -32,7 +32,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from soundstage.backends.base import Completion, Message, Sampling, TextBackend
-from soundstage.script.checks import (
+from soundstage.script.controls import direction, over_rating
+from soundstage.script.structures import Beat, allocate, cast_size, scene_count
+from soundstage.script.types import (
+    Character,
+    Controls,
+    Dialogue,
+    Line,
+    Place,
+    Role,
+    Scene,
+    Screenplay,
+    slug,
+)
+from soundstage.script.write.checks import (
     ABOUT_TEXT,
     DANGLING,
     LOGLINE_STOP,
@@ -55,23 +68,10 @@ from soundstage.script.checks import (
     singular,
     spoken,
 )
-from soundstage.script.controls import direction, over_rating
-from soundstage.script.dialogue import content
-from soundstage.script.names import draw_name, first_name
-from soundstage.script.planner import GENRE_PLACES, genre_key
-from soundstage.script.rerank import Reranker
-from soundstage.script.structures import Beat, allocate, cast_size, scene_count
-from soundstage.script.types import (
-    Character,
-    Controls,
-    Dialogue,
-    Line,
-    Place,
-    Role,
-    Scene,
-    Screenplay,
-    slug,
-)
+from soundstage.script.write.dialogue import content
+from soundstage.script.write.names import draw_name, first_name
+from soundstage.script.write.planner import GENRE_PLACES, genre_key
+from soundstage.script.write.rerank import Reranker
 
 __all__ = ["GuidedWriter", "uses_guided"]
 
