@@ -135,3 +135,17 @@ def test_a_verb_phrase_or_an_adverb_is_no_occupation() -> None:
     assert "work together" not in spans and "work" not in spans
     assert not person_noun("together") and not person_noun("water")
     assert person_noun("smuggler") and person_noun("owner")
+
+
+def test_the_first_scene_may_happen_where_the_logline_says() -> None:
+    pytest.importorskip("sentence_transformers")
+    from soundstage.script.write.guided import logline_places
+    from soundstage.script.write.rerank import Reranker
+
+    reranker = Reranker()
+    assert logline_places(TRUCKS, reranker)[0] == "parking spot"
+    assert "island" in logline_places(
+        "A lighthouse keeper and a smuggler must work together when a storm cuts off their island.",
+        reranker,
+    )
+    assert logline_places("Two friends argue.", reranker) == []

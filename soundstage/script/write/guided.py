@@ -135,6 +135,8 @@ ROLE_JOB = {  # when no occupation fits: a plain word for the part
     "mentor": "teacher",
     "supporting": "neighbour",
 }
+PLACE_SENSE = "a place: a room, a building, a street or a landscape where people can be"
+PLACE_MIN = 0.25  # MiniLM cosine: "parking spot" .42, "island" .28, "storm" .14
 PERSON = "a person: a man or a woman who does this for a living"
 JOB_MIN = 0.2  # the same, for an occupation the model wrote freely ('forced' .16)
 PERSON_MIN = 0.05  # MiniLM cosine, after the person-noun filter: "chess prodigy" .08
@@ -452,6 +454,8 @@ class GuidedWriter:
         names = {w.lower() for c in sp.characters for w in c.name.split()}
         names |= {job_of(c).split()[-1] for c in sp.characters if job_of(c)}  # 'keeper' is no place
         places = [p.lower() for p in self.ask("scenes", user, form, PLACE, seed=seed, max_tokens=8)]
+        if k == 0:  # the story starts where the logline says it happens, when it says
+            places = logline_places(sp.logline, self.reranker) + places
         places = [
             p
             for p in places
@@ -830,3 +834,15 @@ def speeches_for(minutes: float, n_scenes: int) -> int:
     the scene's action (about a third of the page) the rest."""
     lines = minutes * 55 / max(1, n_scenes)
     return max(4, min(16, round(lines * 0.6 / 4)))
+
+
+def logline_places(logline: str, reranker: Reranker) -> list[str]:
+    """Up to two logline phrases that MiniLM reads as a place ("parking spot", "island"),
+    for the first scene: sampled freely, a 135M model set a food-truck rivalry in an
+    office, a diner and a wedding reception."""
+    spans = [x for x in logline_roles(logline) if not person_noun(x.split()[-1])]
+    if not spans:
+        return []
+    score = reranker.scores(spans, about=PLACE_SENSE, words=(1, 3))
+    ranked = sorted(zip(score, spans, strict=True), reverse=True)
+    return [x for v, x in ranked[:2] if v >= PLACE_MIN]
