@@ -149,3 +149,26 @@ def test_the_first_scene_may_happen_where_the_logline_says() -> None:
         reranker,
     )
     assert logline_places("Two friends argue.", reranker) == []
+
+
+@pytest.mark.parametrize(
+    ("speech", "ok"),
+    [
+        (" Hi.", True),
+        (" I am here.", True),
+        (" I'm not going.", True),
+        (" What do you want?", True),
+        (" P.I.", False),  # a scene of initials
+        (" YOLOVIAKIANE.", False),  # a run of capitals
+        (" NOOR (V.O.) Hello.", False),  # a cue
+        (' "Go," she said.', False),  # prose in quotes
+    ],
+)
+def test_speech_pattern(speech: str, ok: bool) -> None:
+    import regex
+
+    from soundstage.script.write.guided import SPEECH
+
+    assert (regex.fullmatch(SPEECH, speech + "\n") is not None) is ok
+    if not ok:  # decoding extends prefixes: it must refuse one early, not at the end
+        assert regex.fullmatch(SPEECH, speech[:4], partial=True) is None

@@ -98,9 +98,11 @@ VOICE = r" [a-z][a-z ,'-]{3,60}[a-z]\n"
 WANTS = r" [a-z][^\n.!?()<>*#\[\]{}_|:]{7,159}[A-Za-z0-9'\"][.!]\n"  # not "so they go,!"
 # A speech: no cue-like capitals up front ("ELENA KRASNER (INT. …)"), no brackets or colons.
 # No quotation marks: a speech in quotes is prose ('Eryx, with an air of confidence, said, "…"').
-# The second character is no capital, spelt out rather than as a lookahead: decoding checks
-# prefixes, and a lookahead on a prefix let "YOLOVIAKIANEKAKE…" through to the token limit.
-SPEECH = r" ?[A-Z'][^\n<>*#\[\]{}()_|:0-9\"A-Z][^\n<>*#\[\]{}()_|:0-9\"]{0,159}[.!?'-]\n"
+# The second character is a small letter, a space or an apostrophe ("Hi", "I am", "I'm"),
+# spelt out rather than as a lookahead: decoding checks prefixes, and a lookahead on a prefix
+# let "YOLOVIAKIANEKAKE…" through to the token limit; a bare "not a capital" let through
+# scenes of initials ("P.I.", "B.E.", "D.O.").
+SPEECH = r" ?[A-Z'][a-z '][^\n<>*#\[\]{}()_|:0-9\"]{0,159}[.!?'-]\n"
 # An action line; never the model talking about the text ("Sentence after sentence …").
 META = (
     r"(?!(Scene|Sentence|Original|Elaborate|Dialogue|Note|Action|Description|Example|Title|T he"
