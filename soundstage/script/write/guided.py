@@ -648,10 +648,11 @@ class GuidedWriter:
         # A fixed count when asked (`write continue`), else speeches until the scene fills
         # its share of the pages (a page a minute), so --minutes is what the writer gets.
         want = speeches or MAX_SPEECHES
-        budget = sp.controls.minutes * LINES_PER_PAGE / max(1, len(sp.scenes))
+        budget = page_budget(sp, scene)
         done_actions = [opening] + [ln.action for ln in lines if ln.action]
         said = [ln.text for ln in lines]
         misses = 0  # turns in a row with no usable speech: the scene has lost its way
+        stuck: set[str] = set()  # who found nothing to say since the last speech
         for turn in range(2 * want + 2 * MAX_MISSES):  # a turn may find no usable speech
             written = len(lines) - len(start)
             if written >= want:
@@ -660,7 +661,9 @@ class GuidedWriter:
                 break
             if misses == (MAX_MISSES if len(lines) >= 2 else 2 * MAX_MISSES):
                 break
-            speaker = self.next_speaker(present, lines)
+            # A speaker whose every candidate was refused would get the same prompt again,
+            # and a small model answers it the same way ("Kr.", four times): someone else.
+            speaker = self.next_speaker(present, lines, skip=stuck)
             cue = speaker.cue
             text = shown.text()
             found: list[str] = []
@@ -676,6 +679,7 @@ class GuidedWriter:
                         max_tokens=40,
                         n=SPEECH_CANDIDATES + 2 * attempt,
                         penalty_window=48,
+                        temperature=self.temperature + 0.15 * (attempt + misses),
                     )
                     if f not in said
                     and not names_self(f, speaker)
@@ -693,7 +697,9 @@ class GuidedWriter:
             speech = self._pick(found, scene.beat, said, like=self.sheet(speaker), words=(4, 25))
             misses = 0 if speech else misses + 1
             if not speech:
+                stuck.add(speaker.id)
                 continue
+            stuck.clear()
             line = Line(speaker.id, speech)
             said.append(speech)
             if turn % 3 == 2:
@@ -775,11 +781,16 @@ class GuidedWriter:
         return text + (f"{line.action}\n\n" if line.action else "")
 
     @staticmethod
-    def next_speaker(present: Sequence[Character], lines: Sequence[Line]) -> Character:
-        """Who speaks next: never the last speaker (when another is present), else whoever
-        has spoken least, the protagonist first on ties."""
+    def next_speaker(
+        present: Sequence[Character],
+        lines: Sequence[Line],
+        skip: set[str] | frozenset[str] = frozenset(),
+    ) -> Character:
+        """Who speaks next: never the last speaker nor one in `skip` (while another is
+        present), else whoever has spoken least, the protagonist first on ties."""
         last = lines[-1].speaker if lines else None
-        pool = [c for c in present if c.id != last] or list(present)
+        pool = [c for c in present if c.id != last and c.id not in skip]
+        pool = pool or [c for c in present if c.id != last] or list(present)
         counts = {c.id: sum(1 for ln in lines if ln.speaker == c.id) for c in present}
         order = {c.id: i for i, c in enumerate(present)}
         return min(pool, key=lambda c: (counts[c.id], c.role != "protagonist", order[c.id]))
@@ -825,6 +836,22 @@ def scene_lines(opening: str, lines: Sequence[Line]) -> int:
         if line.action:
             total += _wrapped(line.action, 61) + 1
     return total
+
+
+def page_budget(sp: Screenplay, scene: Scene) -> float:
+    """Printed lines for `scene`: what the script's minutes leave after the scenes already
+    written, shared by those still to write (this one among them). A scene that ended short
+    (its speakers had nothing left to say) so passes its pages on, rather than leaving a
+    10-minute script at 6 pages. At most twice an even share, at least half of one."""
+    total = sp.controls.minutes * LINES_PER_PAGE
+    even = total / max(1, len(sp.scenes))
+    done = [
+        scene_lines(d.action, d.lines)
+        for s in sp.scenes
+        if s.id != scene.id and (d := sp.dialogue.get(s.id)) is not None
+    ]
+    left = max(1, len(sp.scenes) - len(done))
+    return min(2 * even, max(even / 2, (total - sum(done)) / left))
 
 
 def _wrapped(text: str, width: int) -> int:
