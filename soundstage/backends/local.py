@@ -19,6 +19,7 @@ no wheel that installs here without a 6-minute compile (see the model card).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import os
@@ -132,6 +133,13 @@ def _convert(gguf: Path, into: Path) -> None:
     transformers.logging.disable_progress_bar()
     into.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".convert-", dir=into.parent))
+    # transformers draws a tqdm bar over the tensors whatever its progress-bar setting, which
+    # tears through the CLI's own progress display: silence it for the conversion.
+    from transformers import modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is not None:
+        gguf_utils.tqdm = functools.partial(bar, disable=True)
     try:
         tok = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         model = transformers.AutoModelForCausalLM.from_pretrained(
@@ -159,6 +167,9 @@ def _convert(gguf: Path, into: Path) -> None:
             f"cannot read the model file {gguf}: {exc}",
             hint="is it a llama-family GGUF file? reinstall it if it came from a package",
         ) from None
+    finally:
+        if bar is not None:
+            gguf_utils.tqdm = bar
 
 
 @dataclass

@@ -65,7 +65,9 @@ def produce(
     controls = check_controls(controls)
     settings = state.settings()
     author = author if author is not None else settings.author
-    with load_backend(model or settings.model, settings) as backend:
+    with console.status("loading the writer (the first run prepares its model, ~20 s)"):
+        loaded = load_backend(model or settings.model, settings)
+    with loaded as backend:
         columns = (
             TextColumn("{task.description:<9}"),
             BarColumn(),

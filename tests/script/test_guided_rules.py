@@ -172,3 +172,38 @@ def test_speech_pattern(speech: str, ok: bool) -> None:
     assert (regex.fullmatch(SPEECH, speech + "\n") is not None) is ok
     if not ok:  # decoding extends prefixes: it must refuse one early, not at the end
         assert regex.fullmatch(SPEECH, speech[:4], partial=True) is None
+
+
+def test_a_scene_that_ended_short_passes_its_pages_on() -> None:
+    from soundstage.script.types import Dialogue, Line, Scene
+    from soundstage.script.write.guided import page_budget, scene_lines
+
+    sp = _cast(LIGHTHOUSE, "Maya Lopez", "Tomas Reyes")
+    sp.controls = Controls(minutes=4)
+    sp.scenes = [Scene(f"s{i}", "LIGHTHOUSE", "Setup", "Maya climbs.") for i in range(1, 5)]
+    even = 4 * 55 / 4
+    assert page_budget(sp, sp.scenes[0]) == pytest.approx(even)
+    short = Dialogue("s1", (Line("maya", "No."), Line("tomas", "Go.")), "Rain.")
+    sp.dialogue["s1"] = short
+    used = scene_lines(short.action, short.lines)
+    assert used < even / 2
+    assert page_budget(sp, sp.scenes[1]) == pytest.approx((4 * 55 - used) / 3)
+    # rewriting the short scene itself: its own lines do not count against it
+    assert page_budget(sp, sp.scenes[0]) == pytest.approx(even)
+    # never more than twice an even share, however short the rest came out
+    for s in sp.scenes[:3]:
+        sp.dialogue[s.id] = Dialogue(s.id, (), "")
+    assert page_budget(sp, sp.scenes[3]) == pytest.approx(2 * even)
+
+
+def test_a_speaker_who_found_nothing_to_say_yields_the_turn() -> None:
+    from soundstage.script.types import Line
+    from soundstage.script.write.guided import GuidedWriter
+
+    sp = _cast(LIGHTHOUSE, "Maya Lopez", "Tomas Reyes", "Liesel Kruger")
+    maya, tomas, liesel = sp.characters
+    lines = [Line("maya", "Hello there.")]
+    assert GuidedWriter.next_speaker(sp.characters, lines) == tomas
+    assert GuidedWriter.next_speaker(sp.characters, lines, skip={"tomas"}) == liesel
+    # everyone but the last speaker is stuck: the least heard of them still speaks
+    assert GuidedWriter.next_speaker(sp.characters, lines, skip={"tomas", "liesel"}) == tomas
