@@ -679,7 +679,7 @@ class GuidedWriter:
                         max_tokens=40,
                         n=SPEECH_CANDIDATES + 2 * attempt,
                         penalty_window=48,
-                        temperature=self.temperature + 0.15 * (attempt + misses),
+                        temperature=min(1.0, self.temperature + 0.15 * (attempt + misses)),
                     )
                     if f not in said
                     and not names_self(f, speaker)
