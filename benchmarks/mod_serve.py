@@ -9,7 +9,8 @@ Measures, on OLID test tweets (repeated to 10,320 texts):
   with 2 worker processes, to see whether a second core pays);
 - in-process single-text latency (p50/p99 over 2,000 calls, explanations on);
 - HTTP: sequential single-text `POST /moderate` against uvicorn in its own process on 127.0.0.1
-  (p50/p99 over 1,000 requests), and 100-text batch requests (texts/s).
+  (p50/p99 over 1,000 requests), and 100-text batch requests (texts/s); with a bearer token
+  checked against the store (as `soundstage serve` runs) and without sign-in, in the same run.
 
     .venv/bin/python benchmarks/mod_serve.py [--data ../shared/data/mod] [--json]
 """
@@ -18,9 +19,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -76,15 +80,37 @@ def single_latency(texts: list[str]) -> dict[str, float]:
     return percentiles(ms)
 
 
+def app_without_auth() -> Any:
+    """The moderation app with no sign-in (`serve --no-auth`), for the comparison."""
+    from soundstage.settings import load_settings
+    from soundstage.web.moderate_api import create_moderate_app
+
+    return create_moderate_app(load_settings(), None)
+
+
 @contextmanager
-def server() -> Iterator[str]:
-    """uvicorn in its own process (a server thread would share the client's GIL)."""
+def server(auth: bool) -> Iterator[tuple[str, dict[str, str]]]:
+    """uvicorn in its own process (a server thread would share the client's GIL), on a fresh
+    data directory; with `auth`, one account whose token the client sends."""
+    from soundstage.accounts import Accounts
+    from soundstage.settings import load_settings
+    from soundstage.store import open_store
+
+    home = Path(tempfile.mkdtemp(prefix="mod-serve-"))
+    env = {**os.environ, "SOUNDSTAGE_DATA_DIR": str(home)}
+    headers: dict[str, str] = {}
+    if auth:
+        engine = open_store(load_settings(data_dir=str(home)))
+        token = Accounts(engine).add("bench", ["reviewer"]).token
+        engine.dispose()
+        headers = {"Authorization": f"Bearer {token}"}
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    factory = "soundstage.web.moderate_api:app_from_env" if auth else "mod_serve:app_without_auth"
     command = [sys.executable, "-m", "uvicorn", "--factory", "--port", str(port)]
-    command += ["--log-level", "warning", "soundstage.web.moderate_api:app_from_env"]
-    process = subprocess.Popen(command)
+    command += ["--app-dir", str(ROOT / "benchmarks"), "--log-level", "warning", factory]
+    process = subprocess.Popen(command, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -93,14 +119,18 @@ def server() -> Iterator[str]:
                 break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield url
+        yield url, headers
     finally:
         process.terminate()
         process.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
 
 
-def http(texts: list[str]) -> dict[str, float]:
-    with server() as url, httpx.Client(base_url=url, timeout=30) as client:
+def http(texts: list[str], auth: bool) -> dict[str, float]:
+    with (
+        server(auth) as (url, headers),
+        httpx.Client(base_url=url, timeout=30, headers=headers) as client,
+    ):
         for text in texts[:50]:
             client.post("/moderate", json={"text": text})
         ms = []
@@ -129,7 +159,8 @@ def main() -> None:
         "batch_explain_texts_per_s": throughput(texts, explain=True),
         "batch_2_processes_texts_per_s": throughput_processes(texts, 2),
         "single_in_process_ms": single_latency(texts),
-        "http": http(texts),
+        "http": http(texts, auth=True),
+        "http_no_auth": http(texts, auth=False),
     }
     if args.json:
         print(json.dumps(result, indent=2))
@@ -142,8 +173,16 @@ def main() -> None:
     print(f"| batch, 2 processes | {result['batch_2_processes_texts_per_s']:,.0f} texts/s |")
     single, web = result["single_in_process_ms"], result["http"]
     print(f"| single text in-process p50 / p99 | {single['p50']:.2f} / {single['p99']:.2f} ms |")
-    print(f"| POST /moderate single p50 / p99 | {web['p50']:.2f} / {web['p99']:.2f} ms |")
-    print(f"| POST /moderate, 100-text batches | {web['batch_texts_per_s']:,.0f} texts/s |")
+    bare = result["http_no_auth"]
+    print(f"| POST /moderate single p50 / p99, token | {web['p50']:.2f} / {web['p99']:.2f} ms |")
+    print(
+        f"| POST /moderate single p50 / p99, --no-auth | {bare['p50']:.2f} / {bare['p99']:.2f} ms |"
+    )
+    print(f"| POST /moderate, 100-text batches, token | {web['batch_texts_per_s']:,.0f} texts/s |")
+    print(
+        f"| POST /moderate, 100-text batches, --no-auth | "
+        f"{bare['batch_texts_per_s']:,.0f} texts/s |"
+    )
 
 
 if __name__ == "__main__":

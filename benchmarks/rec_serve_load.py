@@ -3,7 +3,8 @@
 Why wrk: a C load generator leaves the second core to the server; a Python client would be
 the bottleneck on a 2-core machine. The server is the real CLI in a subprocess, answering
 GET /recommendations/{user_id}?n=10 with explanations for ML-100K users in turn (a known
-user every time; `--cold` asks for unknown users instead).
+user every time; `--cold` asks for unknown users instead), signed in with an analyst's token
+(`--no-auth` serves without sign-in, for the comparison).
 
     apt-get install -y --no-install-recommends wrk
     .venv/bin/python benchmarks/rec_serve_load.py [--model ease] [--connections 4,8] [--seconds 15]
@@ -20,13 +21,17 @@ import sys
 import tempfile
 from pathlib import Path
 
+from soundstage.accounts import Accounts
 from soundstage.recommend.pipeline import train_and_publish
 from soundstage.recommend.registry import Registry
 from soundstage.recommend.sources import read_log
+from soundstage.settings import load_settings
+from soundstage.store import open_store
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "rec" / "ml-100k"
 LUA = """
 counter = 0
+wrk.headers["Authorization"] = "%(authorization)s"
 request = function()
   counter = counter + 1
   local u = (counter %% %(users)d) + 1
@@ -43,6 +48,7 @@ def main() -> None:
     parser.add_argument("--diversity", type=float, default=0.0)
     parser.add_argument("--cold", action="store_true", help="unknown users (cold start)")
     parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--no-auth", action="store_true", help="serve without sign-in")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y --no-install-recommends wrk")
@@ -53,6 +59,11 @@ def main() -> None:
     )
     print(f"trained {done.model} ({done.users} users × {done.items} items) → {done.version}")
     env = {**os.environ, "SOUNDSTAGE_DATA_DIR": str(home), "COLUMNS": "200"}
+    authorization = ""
+    if not args.no_auth:
+        engine = open_store(load_settings(data_dir=str(home)))
+        authorization = f"Bearer {Accounts(engine).add('bench', ['analyst']).token}"
+        engine.dispose()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -64,6 +75,7 @@ def main() -> None:
             "0",
             "--workers",
             str(args.workers),
+            *(["--no-auth"] if args.no_auth else []),
         ],
         stdout=subprocess.PIPE,
         text=True,
@@ -77,7 +89,15 @@ def main() -> None:
         query = f"&diversity={args.diversity}" if args.diversity else ""
         script = home / "users.lua"
         prefix = "new-user-" if args.cold else ""
-        script.write_text(LUA % {"users": done.users, "prefix": prefix, "query": query})
+        script.write_text(
+            LUA
+            % {
+                "users": done.users,
+                "prefix": prefix,
+                "query": query,
+                "authorization": authorization,
+            }
+        )
         subprocess.run(
             ["wrk", "-t1", "-c2", "-d3s", "-s", str(script), match.group(0)],
             capture_output=True,

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from soundstage.cli._app import console, console_err, state
 from soundstage.cli.recommend import _need_scipy, recommend_app
+from soundstage.errors import SoundstageError
 
 
 def _registry() -> Any:
@@ -145,6 +146,12 @@ def recommend_serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
     port: int = typer.Option(8000, "--port", help="Port to listen on (0 picks a free one)."),
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Server processes."),
+    no_auth: bool = typer.Option(
+        False, "--no-auth", help="Serve without sign-in (loopback addresses, one worker only)."
+    ),
+    allowed_host: list[str] = typer.Option(
+        [], "--allowed-host", help="A Host header to answer besides --host's ('*' for any)."
+    ),
 ) -> None:
     """Serve GET /recommendations/{user_id} (and model switching) over HTTP."""
     _need_scipy()
@@ -153,12 +160,16 @@ def recommend_serve(
     import uvicorn
     from threadpoolctl import threadpool_limits
 
-    from soundstage.cli.serve import _bind
+    from soundstage.cli.serve import announce_auth, bind, server_accounts
+    from soundstage.web.auth import allowed_hosts, install_host_check
     from soundstage.web.recommend_api import create_recommend_app
 
+    if no_auth and workers > 1:
+        raise SoundstageError("--no-auth serves one process: drop --workers or --no-auth")
+    accounts = server_accounts(state.settings(), host, no_auth, allowed_host)
     registry = _registry()
     bundle = registry.load()  # fail now, with one line, if nothing is trained yet
-    sock = _bind(host, port)
+    sock = bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     console.print(
         f"serving {bundle.model.name} ({bundle.version}) at "
@@ -166,9 +177,12 @@ def recommend_serve(
         highlight=False,
         soft_wrap=True,  # one line, so scripts can read the URL
     )
+    announce_auth(accounts)
     quiet = {"log_level": "warning", "access_log": False}
     if workers == 1:
-        config = uvicorn.Config(create_recommend_app(registry), **quiet)  # type: ignore[arg-type]
+        app = create_recommend_app(registry, accounts)
+        install_host_check(app, allowed_hosts(host, allowed_host))
+        config = uvicorn.Config(app, **quiet)  # type: ignore[arg-type]
         # One request is a few small matrix products: multi-threaded BLAS only adds contention.
         with threadpool_limits(limits=1):
             uvicorn.Server(config).run(sockets=[sock])
@@ -177,6 +191,7 @@ def recommend_serve(
 
     # Worker processes rebuild the app from the environment (spawned, not forked).
     os.environ["SOUNDSTAGE_DATA_DIR"] = str(state.settings().data_dir)
+    os.environ["SOUNDSTAGE_ALLOWED_HOSTS"] = ",".join(allowed_hosts(host, allowed_host))
     factory = "soundstage.web.recommend_api:app_from_env"
     config = uvicorn.Config(factory, factory=True, workers=workers, **quiet)  # type: ignore[arg-type]
     Multiprocess(config, sockets=[sock]).run()

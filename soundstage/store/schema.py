@@ -333,3 +333,46 @@ class ModEvent(Base):
     policy: Mapped[str | None] = mapped_column(String(200))
     model: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+ROLES = ("admin", "writer", "composer", "reviewer", "analyst")
+
+
+class User(Base):
+    """An account. `name` is canonical (NFKC, lower case), so "Alice" and "alice" are one
+    person: the review queue's second-reviewer rule compares these names. Never deleted
+    (the audit log names them); `disabled` locks the account and all its tokens out."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2id; NULL: token only
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (CheckConstraint(_in("role", ROLES), name="role"),)
+
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class ApiToken(Base):
+    """An API token: shown once, stored as the SHA-256 of its secret (a token is 256 random
+    bits, so a slow hash buys nothing and would cost every request). Revoked, never deleted."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)  # the token's public part
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -12,6 +12,7 @@ import importlib.util
 
 from fastapi import FastAPI
 
+from soundstage.accounts import Accounts
 from soundstage.backends import TextBackend, load_backend
 from soundstage.settings import Settings, load_settings
 from soundstage.web.errors import install_error_handlers
@@ -21,12 +22,19 @@ from soundstage.web.openai_api import create_openai_app
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None, backend: TextBackend | None = None) -> FastAPI:
-    """The full app. Without `backend`, loads `settings.model`; the caller owns closing it."""
+def create_app(
+    settings: Settings | None = None,
+    backend: TextBackend | None = None,
+    *,
+    accounts: Accounts | None,
+) -> FastAPI:
+    """The full app. Without `backend`, loads `settings.model`; the caller owns closing it.
+    Every route but /healthz needs a bearer token of `accounts`; `accounts=None` serves
+    without sign-in (`serve --no-auth`, loopback only: see web/auth.py)."""
     settings = settings if settings is not None else load_settings()
     if backend is None:
         backend = load_backend(settings.model, settings)
-    app = create_openai_app(backend)
+    app = create_openai_app(backend, accounts)
     app.state.settings = settings
     app.include_router(moderate_router(settings))
     install_error_handlers(app)

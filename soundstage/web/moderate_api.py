@@ -6,10 +6,11 @@
     POST /moderate/reports    a user report into the review queue
     GET  /moderate/queue      items awaiting review (priority, then age); ?surface=&limit=
     GET  /moderate/queue/stats                 volume by status, appeal overturn rate
-    POST /moderate/queue/claim                 {"reviewer"}: assign the next item
+    POST /moderate/queue/claim                 {"surface"}: assign the next item to the caller
     GET  /moderate/queue/{id}                  the item and its audit history
-    POST /moderate/queue/{id}/decision         {"reviewer", "decision", "reason", "clause"}
-    POST /moderate/queue/{id}/appeal           {"appellant", "reason"}
+    POST /moderate/queue/{id}/release          give a claimed item back
+    POST /moderate/queue/{id}/decision         {"decision", "reason", "clause"}
+    POST /moderate/queue/{id}/appeal           {"reason"}
     POST /moderate/queue/{id}/appeal/decision  a second reviewer decides the appeal
     GET  /moderate/queue/{id}/statement        DSA statement of reasons (?format=markdown)
 
@@ -18,9 +19,10 @@ Clients name policies, never file paths: the built-in ones and any ``*.toml`` in
 body that is not JSON (or not UTF-8) is FastAPI's 422. With ``"queue": true`` every verdict that
 is not ``allow`` goes into the review queue and its item id comes back as ``queue_item``.
 
-Who is calling is taken from the request body (``reviewer``, ``appellant``, ``reporter``): this
-app has no login of its own, so run it behind the team's authenticating proxy. Queue mistakes
-(wrong reviewer, deciding twice, an unknown item) are 409/404 with the one-line message.
+Who is calling comes from the bearer token (`web/auth.py`), never from the body: the reviewer,
+appellant and reporter are the signed-in account. The queue needs the `reviewer` role; scoring,
+reporting and appealing need any account. Queue mistakes (wrong reviewer, deciding twice, an
+unknown item) are 409/404 with the one-line message.
 
 Handlers are sync (FastAPI runs them in a thread pool), except the hot path: a single short text
 is scored on the event loop, because the thread hop costs more than the ~0.5 ms of numpy.
@@ -32,18 +34,21 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, model_validator
 
+from soundstage.accounts import Accounts, Principal
 from soundstage.errors import SoundstageError
 from soundstage.moderate.policy import builtin_policies, load_policy
 from soundstage.moderate.service import Moderator, TextError
 from soundstage.settings import Settings
+from soundstage.web.auth import install_auth, require
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from soundstage.accounts import Accounts
     from soundstage.moderate.queue import ReviewQueue
 
 __all__ = ["create_moderate_app", "moderate_router"]
@@ -57,25 +62,21 @@ class Item(BaseModel):
 
 
 class Decide(BaseModel):
-    reviewer: str = Field(min_length=1, max_length=200)
     decision: str
     reason: str = Field(max_length=5000)
     clause: str | None = None
 
 
 class Appeal(BaseModel):
-    appellant: str = Field(min_length=1, max_length=200)
     reason: str = Field(max_length=5000)
 
 
 class Claim(BaseModel):
-    reviewer: str = Field(min_length=1, max_length=200)
     surface: str | None = None
 
 
 class Report(BaseModel):
     content_id: str = Field(min_length=1, max_length=200)
-    reporter: str = Field(min_length=1, max_length=200)
     reason: str = Field(max_length=5000)
     text: str
     surface: str = ""
@@ -146,7 +147,10 @@ def moderate_router(settings: Settings) -> APIRouter:
             status = 404 if exc.message.startswith("no moderation item") else 409
             raise HTTPException(status, exc.message) from None
 
-    @router.get("/policies")
+    anyone = Depends(require())
+    reviewer = Depends(require("reviewer"))
+
+    @router.get("/policies", dependencies=[anyone])
     def policies() -> list[dict[str, Any]]:
         return [
             {"name": name, "id": p.id, "description": p.description, "surfaces": list(p.surfaces)}
@@ -154,7 +158,7 @@ def moderate_router(settings: Settings) -> APIRouter:
             for p in [load_policy(spec)]
         ]
 
-    @router.post("")
+    @router.post("", dependencies=[anyone])
     async def moderate(body: ModerateRequest) -> dict[str, Any]:
         # One short text is ~0.5 ms of numpy: answer on the event loop (a thread hop costs
         # more). Batches, long texts, the MiniLM tier and queue writes go to the thread pool.
@@ -189,11 +193,11 @@ def moderate_router(settings: Settings) -> APIRouter:
         return results[0] if body.text is not None else {"results": results}
 
     @router.post("/reports", status_code=201)
-    def report(body: Report) -> dict[str, Any]:
+    def report(body: Report, user: Principal = anyone) -> dict[str, Any]:
         item = run(
             queue().report,
             body.content_id,
-            body.reporter,
+            user.name,
             body.reason,
             body.text,
             surface=body.surface,
@@ -201,42 +205,46 @@ def moderate_router(settings: Settings) -> APIRouter:
         )
         return dict(item.to_dict())
 
-    @router.get("/queue")
+    @router.get("/queue", dependencies=[reviewer])
     def pending(
         limit: int = Query(50, ge=1, le=1000), surface: str | None = None
     ) -> list[dict[str, Any]]:
         return [i.to_dict() for i in run(queue().pending, limit, surface)]
 
-    @router.get("/queue/stats")
+    @router.get("/queue/stats", dependencies=[reviewer])
     def stats() -> dict[str, Any]:
         return dict(run(queue().stats))
 
     @router.post("/queue/claim")
-    def claim(body: Claim) -> Any:
-        item = run(queue().claim, body.reviewer, surface=body.surface)
+    def claim(body: Claim, user: Principal = reviewer) -> Any:
+        item = run(queue().claim, user.name, surface=body.surface)
         return Response(status_code=204) if item is None else item.to_dict()
 
-    @router.get("/queue/{item_id}")
+    @router.get("/queue/{item_id}", dependencies=[reviewer])
     def show(item_id: str) -> dict[str, Any]:
         q = queue()
         item = run(q.get, item_id)
         return {**item.to_dict(), "history": [e.to_dict() for e in q.history(item_id)]}
 
+    @router.post("/queue/{item_id}/release")
+    def release(item_id: str, user: Principal = reviewer) -> dict[str, Any]:
+        return dict(run(queue().release, item_id, user.name).to_dict())
+
     @router.post("/queue/{item_id}/decision")
-    def decide(item_id: str, body: Decide) -> dict[str, Any]:
-        args = (item_id, body.reviewer, body.decision, body.reason, body.clause)
+    def decide(item_id: str, body: Decide, user: Principal = reviewer) -> dict[str, Any]:
+        args = (item_id, user.name, body.decision, body.reason, body.clause)
         return dict(run(queue().decide, *args).to_dict())
 
     @router.post("/queue/{item_id}/appeal")
-    def appeal(item_id: str, body: Appeal) -> dict[str, Any]:
-        return dict(run(queue().appeal, item_id, body.appellant, body.reason).to_dict())
+    def appeal(item_id: str, body: Appeal, user: Principal = anyone) -> dict[str, Any]:
+        return dict(run(queue().appeal, item_id, user.name, body.reason).to_dict())
 
     @router.post("/queue/{item_id}/appeal/decision")
-    def decide_appeal(item_id: str, body: Decide) -> dict[str, Any]:
-        args = (item_id, body.reviewer, body.decision, body.reason, body.clause)
+    def decide_appeal(item_id: str, body: Decide, user: Principal = reviewer) -> dict[str, Any]:
+        args = (item_id, user.name, body.decision, body.reason, body.clause)
         return dict(run(queue().decide_appeal, *args).to_dict())
 
-    @router.get("/queue/{item_id}/statement")
+    @router.get("/queue/{item_id}/statement", dependencies=[reviewer])
     def statement(item_id: str, format: str = Query("json", pattern="^(json|markdown)$")) -> Any:
         from soundstage.moderate.reasons import render_markdown
 
@@ -248,17 +256,21 @@ def moderate_router(settings: Settings) -> APIRouter:
     return router
 
 
-def create_moderate_app(settings: Settings) -> FastAPI:
-    """Moderation and the review queue on their own (`soundstage serve` mounts them too)."""
+def create_moderate_app(settings: Settings, accounts: Accounts | None) -> FastAPI:
+    """Moderation and the review queue on their own (`soundstage serve` mounts them too);
+    `accounts=None` serves without sign-in (local use only, see web/auth.py)."""
     from soundstage.web.errors import install_error_handlers
 
     app = FastAPI(title="soundstage moderation")
     app.include_router(moderate_router(settings))
+    install_auth(app, accounts)
     return install_error_handlers(app)
 
 
 def app_from_env() -> FastAPI:
     """For `uvicorn --factory soundstage.web.moderate_api:app_from_env` (settings from env)."""
     from soundstage.settings import load_settings
+    from soundstage.store.db import open_store
 
-    return create_moderate_app(load_settings())
+    settings = load_settings()
+    return create_moderate_app(settings, Accounts(open_store(settings)))

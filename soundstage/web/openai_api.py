@@ -23,15 +23,17 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Coroutine, 
 from dataclasses import asdict
 from typing import Any, Literal, TypeVar
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 
+from soundstage.accounts import Accounts
 from soundstage.backends.base import Chunk, Completion, Message, Sampling, TextBackend
 from soundstage.errors import BackendError, BackendUnavailable, SamplingError, SoundstageError
+from soundstage.web.auth import install_auth, require
 
 __all__ = [
     "BackendRunner",
@@ -79,8 +81,8 @@ class OpenAIError(Exception):
             return cls(502, message, type="server_error", code="backend_error")
         return cls(400, message)
 
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body, status_code=self.status)
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse(self.body, status_code=self.status, headers=headers)
 
 
 class _OpenAIRoute(APIRoute):
@@ -97,6 +99,16 @@ class _OpenAIRoute(APIRoute):
                 return _validation_error(exc).response()
             except OpenAIError as exc:
                 return exc.response()
+            except HTTPException as exc:  # sign-in and roles (web/auth.py)
+                kind = {401: "authentication_error", 403: "permission_error"}
+                code = "invalid_api_key" if exc.status_code == 401 else None
+                error = OpenAIError(
+                    exc.status_code,
+                    str(exc.detail),
+                    type=kind.get(exc.status_code, "invalid_request_error"),
+                    code=code,
+                )
+                return error.response(dict(exc.headers or {}))
             except SoundstageError as exc:
                 return OpenAIError.from_soundstage(exc).response()
 
@@ -289,16 +301,18 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "model": backend.model}
 
-    @router.get("/v1/models")
+    model_user = [Depends(require("writer", "composer"))]
+
+    @router.get("/v1/models", dependencies=model_user)
     async def list_models() -> dict[str, Any]:
         return {"object": "list", "data": [model_card()]}
 
-    @router.get("/v1/models/{model_id:path}")
+    @router.get("/v1/models/{model_id:path}", dependencies=model_user)
     async def get_model(model_id: str) -> dict[str, Any]:
         check_model(model_id)
         return model_card()
 
-    @router.post("/v1/completions", response_model=None)
+    @router.post("/v1/completions", response_model=None, dependencies=model_user)
     async def completions(body: CompletionRequest) -> Response | dict[str, Any]:
         check_model(body.model)
         check_n(body.n)
@@ -311,7 +325,7 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
         choice = {"index": 0, "text": result.text, "logprobs": None}
         return _final("cmpl", "text_completion", backend.model, choice, result)
 
-    @router.post("/v1/chat/completions", response_model=None)
+    @router.post("/v1/chat/completions", response_model=None, dependencies=model_user)
     async def chat_completions(body: ChatRequest) -> Response | dict[str, Any]:
         check_model(body.model)
         check_n(body.n)
@@ -328,12 +342,13 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
     return router
 
 
-def create_openai_app(backend: TextBackend) -> FastAPI:
-    """An app serving only the OpenAI-compatible API; `web.app.create_app` adds the rest."""
+def create_openai_app(backend: TextBackend, accounts: Accounts | None) -> FastAPI:
+    """An app serving only the OpenAI-compatible API; `web.app.create_app` adds the rest.
+    `accounts=None` serves without sign-in (local use only, see web/auth.py)."""
     app = FastAPI(title="soundstage", summary="OpenAI-compatible API over a soundstage backend")
     app.state.backend = backend
     app.include_router(openai_router(backend))
-    return app
+    return install_auth(app, accounts)
 
 
 # -- response shapes -----------------------------------------------------------------------

@@ -14,11 +14,13 @@ because each answer is a few milliseconds of numpy: a thread hop would cost more
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from soundstage.accounts import Accounts
 from soundstage.recommend.data import Item
 from soundstage.recommend.models import RecommendError
 from soundstage.recommend.registry import Registry
@@ -29,6 +31,7 @@ from soundstage.recommend.service import (
     recommend_for,
     record_events,
 )
+from soundstage.web.auth import install_auth, require
 
 __all__ = ["app_from_env", "create_recommend_app", "recommend_router"]
 
@@ -61,14 +64,17 @@ def recommend_router(registry: Registry) -> APIRouter:
         except RecommendError as exc:
             raise HTTPException(503, str(exc)) from None
 
-    @router.get("/models")
+    analyst = [Depends(require("analyst"))]
+    admin = [Depends(require("admin"))]
+
+    @router.get("/models", dependencies=analyst)
     async def models() -> dict[str, Any]:
         return {
             "active": registry.active(),
             "versions": [registry.card(v) for v in registry.versions()],
         }
 
-    @router.put("/models/active")
+    @router.put("/models/active", dependencies=admin)
     async def activate(body: Activate) -> dict[str, Any]:
         try:
             loaded = served.switch(body.version)
@@ -76,7 +82,7 @@ def recommend_router(registry: Registry) -> APIRouter:
             raise HTTPException(404, str(exc)) from None
         return {"active": loaded.version, "model": loaded.model.name}
 
-    @router.post("/items")
+    @router.post("/items", dependencies=admin)
     def new_items(items: list[NewItem]) -> dict[str, Any]:
         # Sync on purpose: embedding text takes tens of milliseconds, keep it off the loop.
         from soundstage.recommend.content import item_text, shared_embedder
@@ -90,7 +96,7 @@ def recommend_router(registry: Registry) -> APIRouter:
             raise HTTPException(400, str(exc)) from None
         return {"added": added, "version": current.version}
 
-    @router.post("/{user_id}/events")
+    @router.post("/{user_id}/events", dependencies=analyst)
     async def events(user_id: str, body: Events) -> dict[str, Any]:
         current = bundle()
         try:
@@ -99,7 +105,7 @@ def recommend_router(registry: Registry) -> APIRouter:
             raise HTTPException(400, str(exc)) from None
         return {"user_id": user_id, "history": size, "version": current.version}
 
-    @router.get("/{user_id}")
+    @router.get("/{user_id}", dependencies=analyst)
     async def recommendations(
         user_id: str,
         n: int = Query(10, ge=1, le=MAX_N),
@@ -120,11 +126,12 @@ def recommend_router(registry: Registry) -> APIRouter:
     return router
 
 
-def create_recommend_app(registry: Registry) -> FastAPI:
-    """An app with only the recommendation routes (what `soundstage recommend serve` runs)."""
+def create_recommend_app(registry: Registry, accounts: Accounts | None) -> FastAPI:
+    """An app with only the recommendation routes (what `soundstage recommend serve` runs);
+    `accounts=None` serves without sign-in (local use only, see web/auth.py)."""
     app = FastAPI(title="soundstage recommendations")
     app.include_router(recommend_router(registry))
-    return app
+    return install_auth(app, accounts)
 
 
 def app_from_env() -> FastAPI:
@@ -132,6 +139,13 @@ def app_from_env() -> FastAPI:
     from threadpoolctl import threadpool_limits
 
     from soundstage.settings import load_settings
+    from soundstage.store.db import open_store
+    from soundstage.web.auth import install_host_check
 
     threadpool_limits(limits=1)  # one process per core: no BLAS threads fighting each other
-    return create_recommend_app(Registry(load_settings().data_dir / "recommend"))
+    settings = load_settings()
+    app = create_recommend_app(
+        Registry(settings.data_dir / "recommend"), Accounts(open_store(settings))
+    )
+    hosts = os.environ.get("SOUNDSTAGE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],::1")
+    return install_host_check(app, hosts.split(","))

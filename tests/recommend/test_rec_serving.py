@@ -125,7 +125,7 @@ def test_unknown_user_gets_popular_and_onboarding_picks(registry: Registry) -> N
 
 
 def test_http_api_answers_and_switches_version_without_restart(registry: Registry) -> None:
-    with running(create_recommend_app(registry)) as url, httpx.Client(base_url=url) as http:
+    with running(create_recommend_app(registry, None)) as url, httpx.Client(base_url=url) as http:
         first = http.get("/recommendations/u0", params={"n": 3})
         assert first.status_code == 200
         body = first.json()
@@ -153,7 +153,7 @@ def test_http_api_answers_and_switches_version_without_restart(registry: Registr
 
 
 def test_events_turn_a_new_user_personal_without_refit(registry: Registry) -> None:
-    with running(create_recommend_app(registry)) as url, httpx.Client(base_url=url) as http:
+    with running(create_recommend_app(registry, None)) as url, httpx.Client(base_url=url) as http:
         assert http.get("/recommendations/newbie").json()["cold_start"]
         posted = http.post("/recommendations/newbie/events", json={"items": ["i7", "i8"]})
         assert posted.status_code == 200 and posted.json()["history"] == 2
@@ -173,7 +173,7 @@ def test_events_turn_a_new_user_personal_without_refit(registry: Registry) -> No
 
 
 def test_http_api_without_a_model_is_503(tmp_path: Path) -> None:
-    with running(create_recommend_app(Registry(tmp_path))) as url:
+    with running(create_recommend_app(Registry(tmp_path), None)) as url:
         response = httpx.get(f"{url}/recommendations/u0")
     assert response.status_code == 503 and "no recommender model" in response.json()["detail"]
 
@@ -204,7 +204,7 @@ def test_new_titles_enter_a_hybrid_through_content(tmp_path: Path) -> None:
         {"id": "space-new", "title": "Alien starship invasion", "genres": ["Sci-Fi"]},
         {"id": "funny-new", "title": "A romantic wedding comedy", "genres": ["Comedy"]},
     ]
-    with running(create_recommend_app(registry)) as url, httpx.Client(base_url=url) as http:
+    with running(create_recommend_app(registry, None)) as url, httpx.Client(base_url=url) as http:
         added = http.post("/recommendations/items", json=new, timeout=60)
         assert added.status_code == 200 and added.json()["added"] == ["space-new", "funny-new"]
         fan = [
@@ -293,11 +293,23 @@ def test_cli_train_tunes_and_serve_answers_over_http(
     trained = run_soundstage("recommend", "train", str(log), "--model", "ease", "--tune")
     assert trained.returncode == 0, trained.stderr
     assert "tuned ease: {'lam'" in trained.stdout
+    added = run_soundstage("users", "add", "platform", "--role", "analyst")
+    assert added.returncode == 0, added.stderr
+    signed = {"Authorization": f"Bearer {added.stdout.strip()}"}
     for workers in ("1", "2"):
         with serving("--workers", workers) as url:
             for user in ("u3", "u30", "u3"):  # with 2 workers, requests reach both processes
-                body = httpx.get(f"{url}/recommendations/{user}", timeout=10).json()
-                assert not body["cold_start"] and body["items"]
+                assert httpx.get(f"{url}/recommendations/{user}").status_code == 401
+                got = httpx.get(f"{url}/recommendations/{user}", headers=signed, timeout=10)
+                assert not got.json()["cold_start"] and got.json()["items"]
+            forged = httpx.get(f"{url}/recommendations/u3", headers={**signed, "Host": "x.example"})
+            assert forged.status_code == 400
+            activate = httpx.put(
+                f"{url}/recommendations/models/active", json={"version": "v1"}, headers=signed
+            )
+            assert activate.status_code == 403  # an analyst reads; an admin switches models
+    with serving("--no-auth") as url:
+        assert httpx.get(f"{url}/recommendations/u3", timeout=10).status_code == 200
     monkeypatch.setenv("SOUNDSTAGE_DATA_DIR", str(tmp_path / "empty"))
     nothing = run_soundstage("recommend", "serve", "--port", "0", timeout=60)
     assert nothing.returncode != 0 and "no recommender model is active" in nothing.stderr
@@ -312,7 +324,7 @@ def test_the_main_web_app_mounts_the_recommendation_routes(registry: Registry) -
     # A backend that is never called: only the recommendation routes are exercised here.
     backend = load_backend("openai:unused@http://127.0.0.1:9/v1", settings)
     try:
-        with running(create_app(settings, backend)) as url:
+        with running(create_app(settings, backend, accounts=None)) as url:
             body = httpx.get(f"{url}/recommendations/u0", params={"n": 2}).json()
         assert body["version"] == "v1" and len(body["items"]) == 2
     finally:

@@ -503,7 +503,11 @@ def serving(backend: TextBackend) -> Iterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     config = uvicorn.Config(
-        create_openai_app(backend), log_level="warning", lifespan="off", ws="none", loop="asyncio"
+        create_openai_app(backend, None),
+        log_level="warning",
+        lifespan="off",
+        ws="none",
+        loop="asyncio",
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -91,7 +91,7 @@ def test_guided_writer_through_soundstage_serve_and_openai(local) -> None:  # ty
     from soundstage.web.openai_api import create_openai_app
     from tests.servers import running
 
-    app = create_openai_app(local)
+    app = create_openai_app(local, None)
     with running(app) as url:
         remote = load_backend(f"openai:{local.model}@{url}/v1?template=chatml")
         assert isinstance(remote, OpenAIBackend) and remote.chat_format == "chatml"

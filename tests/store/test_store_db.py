@@ -58,7 +58,7 @@ def test_open_store_migrates_an_empty_database(fresh_settings: Settings) -> None
         bare.dispose()
     engine = open_store(fresh_settings)
     try:
-        assert head_revision() == "0004"
+        assert head_revision() == "0005"
         assert current_revision(engine) == head_revision()
         assert {"jobs", "projects", "project_versions"} <= set(inspect(engine).get_table_names())
     finally:
@@ -75,7 +75,7 @@ def test_reopening_keeps_data_and_revision(engine: Engine, store_settings: Setti
     add_job(engine)
     again = open_store(store_settings)
     try:
-        assert current_revision(again) == "0004"
+        assert current_revision(again) == "0005"
         with Session(again) as session:
             assert session.scalars(select(Job.id)).all() == ["a" * 32]
     finally:
@@ -315,10 +315,10 @@ def test_new_revision_writes_the_next_numbered_migration(
     engine = make_engine(f"sqlite:///{tmp_path / 'dev.db'}")
     try:
         path = db.new_revision(engine, "add scenes")
-        assert path == copy / "versions" / "0005_add_scenes.py"
+        assert path == copy / "versions" / "0006_add_scenes.py"
         source = path.read_text()
-        assert "down_revision: str | None = '0004'" in source
-        assert head_revision() == "0005"
-        assert upgrade(engine) == "0005"
+        assert "down_revision: str | None = '0005'" in source
+        assert head_revision() == "0006"
+        assert upgrade(engine) == "0006"
     finally:
         engine.dispose()

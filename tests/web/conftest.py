@@ -73,7 +73,7 @@ def fixed_backend() -> FixedTextTestBackend:
 @pytest.fixture(scope="session")
 def server_url(fixed_backend: FixedTextTestBackend) -> Iterator[str]:
     """One shared server over the fixed-text test backend, for the whole session."""
-    with running(create_openai_app(fixed_backend)) as url:
+    with running(create_openai_app(fixed_backend, None)) as url:
         yield url
 
 
@@ -81,7 +81,7 @@ def server_url(fixed_backend: FixedTextTestBackend) -> Iterator[str]:
 def serve() -> Iterator[Callable[[TextBackend], str]]:
     """Start a server for any backend; stopped when the test ends."""
     with ExitStack() as stack:
-        yield lambda backend: stack.enter_context(running(create_openai_app(backend)))
+        yield lambda backend: stack.enter_context(running(create_openai_app(backend, None)))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from soundstage.backends import load_backend
@@ -62,11 +63,24 @@ def test_serve_on_a_busy_port_fails_with_one_line() -> None:
     assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}")
 
 
-def test_serve_prints_its_url_and_answers_openai_requests(server_url: str) -> None:
+def test_serve_prints_its_url_and_answers_openai_requests(
+    server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # The served backend is itself an `openai:` client of the test server: a real chain
     # client -> `soundstage serve` -> test server, with no model needed.
+    added = run_cli("users", "add", "Writer1", "--role", "writer")
+    token = added.stdout.strip()
+    assert added.returncode == 0 and token.startswith("sst_") and "\n" not in token
     with serving("--model", f"openai:fixed-text@{server_url}/v1") as (model, url):
         assert model == "fixed-text"
+        # no token, a wrong one, a forged Host header (DNS rebinding): refused
+        assert httpx.get(f"{url}/models").status_code == 401
+        bad = {"Authorization": "Bearer sst_000000000000_nope"}
+        assert httpx.get(f"{url}/models", headers=bad).status_code == 401
+        assert httpx.get(f"{url[:-3]}/healthz").status_code == 200
+        forged = httpx.get(f"{url[:-3]}/healthz", headers={"Host": "evil.example"})
+        assert forged.status_code == 400
+        monkeypatch.setenv("OPENAI_API_KEY", token)  # what any OpenAI client sends
         with load_backend(f"openai:fixed-text@{url}") as client:
             assert client.complete("a b", max_tokens=3).text == " once upon a"
             chunks = list(client.stream("a b", max_tokens=2))
@@ -75,10 +89,31 @@ def test_serve_prints_its_url_and_answers_openai_requests(server_url: str) -> No
 
 def test_serve_defaults_to_the_model_setting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SOUNDSTAGE_MODEL", "embedded")
-    with serving() as (model, url):
+    with serving("--no-auth") as (model, url):
         with load_backend(f"openai:{model}@{url}") as client:
             result = client.complete("INT. ", max_tokens=4, seed=1)
     assert result.completion_tokens > 0
+
+
+def test_serve_without_auth_only_on_loopback() -> None:
+    refused = run_cli("serve", "--no-auth", "--host", "0.0.0.0", "--allowed-host", "*")
+    assert_one_line_error(refused, "--no-auth serves anyone who can reach 0.0.0.0: refused")
+    anywhere = run_cli("serve", "--host", "0.0.0.0")
+    assert_one_line_error(
+        anywhere, "--host 0.0.0.0 listens on every interface: name the host clients use"
+    )
+
+
+def test_users_cli_errors_are_one_line() -> None:
+    assert run_cli("users", "add", "ann", "--role", "writer").returncode == 0
+    assert_one_line_error(
+        run_cli("users", "add", "ANN", "--role", "writer"), "user 'ann' already exists"
+    )
+    assert_one_line_error(run_cli("users", "add", "bo", "--role", "boss"), "unknown role 'boss'")
+    assert_one_line_error(run_cli("users", "token", "nobody"), "no user 'nobody'")
+    assert_one_line_error(
+        run_cli("users", "add", "a b", "--role", "writer"), "user name 'a b' is not usable"
+    )
 
 
 @contextmanager
