@@ -222,7 +222,7 @@ def _read_toml(text: str, source: str) -> dict[str, Any]:
 
 def _read_yaml(text: str, source: str) -> dict[str, Any]:
     try:
-        import yaml  # type: ignore[import-untyped]
+        import yaml  # type: ignore[import-untyped,unused-ignore]  # typed from PyYAML 6.0.4
     except ImportError:
         raise SoundstageError(
             f"{source}: YAML policies need PyYAML", hint="pip install PyYAML, or use TOML"

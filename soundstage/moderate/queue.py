@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, updat
 from sqlalchemy.exc import IntegrityError
 
 from soundstage.errors import SoundstageError
-from soundstage.moderate.types import SEVERITY, Verdict, text_sha256
+from soundstage.moderate.types import MAX_BYTES, SEVERITY, Verdict, text_sha256
 from soundstage.store.db import translate_errors
 from soundstage.store.schema import (
     MOD_DECISIONS,
@@ -243,6 +243,9 @@ class ReviewQueue:
         surface = _check_surface(surface)
         if not isinstance(text, str):
             raise QueueError("a report needs the reported text (its hash identifies it)")
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_BYTES:
+            raise QueueError(f"the reported text is {size:,} bytes; at most {MAX_BYTES:,} (1 MiB)")
         digest = text_sha256(text)
         actor = f"user:{reporter}"
 

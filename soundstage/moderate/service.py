@@ -28,14 +28,13 @@ from soundstage.errors import SoundstageError
 from soundstage.moderate import langid
 from soundstage.moderate.normalise import normalise
 from soundstage.moderate.policy import Policy, decide, load_policy
-from soundstage.moderate.types import Span, Verdict, text_sha256
+from soundstage.moderate.types import MAX_BYTES, Span, Verdict, text_sha256
 
 if TYPE_CHECKING:
     from soundstage.moderate.classifier import Classifier
 
 __all__ = ["MAX_BYTES", "Moderator", "TextError", "check_text"]
 
-MAX_BYTES = 1_048_576  # 1 MiB of UTF-8 per text
 CHUNK = 1024  # texts per scoring call (progress granularity, bounded memory)
 TIERS = ("fast", "cascade", "ensemble")
 # Borderline = within ±1 logit of a category's review threshold (0.27–0.73 around 0.5): under

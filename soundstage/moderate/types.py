@@ -26,6 +26,8 @@ Decision = Literal["allow", "review", "block"]
 DECISIONS: tuple[Decision, ...] = ("allow", "review", "block")
 SEVERITY: dict[str, int] = {"allow": 0, "review": 1, "block": 2}
 
+MAX_BYTES = 1_048_576  # 1 MiB of UTF-8 per text: scored, queued or reported
+
 
 @dataclass(frozen=True)
 class Category:

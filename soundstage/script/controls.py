@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from soundstage.errors import SoundstageError
 from soundstage.script.structures import STRUCTURES
 from soundstage.script.types import Controls
+from soundstage.textcheck import check_text
 
 MAX_LOGLINE = 1000
 
@@ -142,7 +143,7 @@ def check_controls(controls: Controls) -> Controls:
 
 def check_logline(logline: str) -> str:
     """The logline on one line; SoundstageError when empty or longer than a logline can be."""
-    text = " ".join(logline.split())
+    text = " ".join(check_text(logline, "the logline").split())
     if not text:
         raise SoundstageError("the logline is empty", hint='pass one sentence, e.g. "A keeper…"')
     if len(text) > MAX_LOGLINE:

@@ -15,7 +15,6 @@ from fastapi import FastAPI
 from soundstage.accounts import Accounts
 from soundstage.backends import TextBackend, load_backend
 from soundstage.settings import Settings, load_settings
-from soundstage.web.errors import install_error_handlers
 from soundstage.web.moderate_api import moderate_router
 from soundstage.web.openai_api import create_openai_app
 
@@ -36,8 +35,7 @@ def create_app(
         backend = load_backend(settings.model, settings)
     app = create_openai_app(backend, accounts)
     app.state.settings = settings
-    app.include_router(moderate_router(settings))
-    install_error_handlers(app)
+    app.include_router(moderate_router(settings))  # error handlers: create_openai_app's
     if importlib.util.find_spec("scipy") is not None:  # the recommend extra is installed
         from soundstage.recommend.registry import Registry
         from soundstage.web.recommend_api import recommend_router

@@ -36,14 +36,16 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
 from soundstage.accounts import Accounts, Principal
 from soundstage.errors import SoundstageError
 from soundstage.moderate.policy import builtin_policies, load_policy
 from soundstage.moderate.service import Moderator, TextError
+from soundstage.moderate.types import MAX_BYTES
 from soundstage.settings import Settings
 from soundstage.web.auth import install_auth, require
+from soundstage.web.bodies import Body
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -56,26 +58,26 @@ __all__ = ["create_moderate_app", "moderate_router"]
 MAX_ITEMS = 1000
 
 
-class Item(BaseModel):
+class Item(Body):
     id: str = Field(default="", max_length=200)
     text: str
 
 
-class Decide(BaseModel):
+class Decide(Body):
     decision: str
     reason: str = Field(max_length=5000)
     clause: str | None = None
 
 
-class Appeal(BaseModel):
+class Appeal(Body):
     reason: str = Field(max_length=5000)
 
 
-class Claim(BaseModel):
+class Claim(Body):
     surface: str | None = None
 
 
-class Report(BaseModel):
+class Report(Body):
     content_id: str = Field(min_length=1, max_length=200)
     reason: str = Field(max_length=5000)
     text: str
@@ -83,7 +85,7 @@ class Report(BaseModel):
     category: str | None = None
 
 
-class ModerateRequest(BaseModel):
+class ModerateRequest(Body):
     text: str | None = None
     items: list[Item] | None = Field(default=None, max_length=MAX_ITEMS)
     policy: str = Field(default="community", max_length=100)
@@ -194,6 +196,9 @@ def moderate_router(settings: Settings) -> APIRouter:
 
     @router.post("/reports", status_code=201)
     def report(body: Report, user: Principal = anyone) -> dict[str, Any]:
+        size = len(body.text.encode("utf-8"))
+        if size > MAX_BYTES:
+            raise HTTPException(413, f"text is {size:,} bytes; at most {MAX_BYTES:,} (1 MiB)")
         item = run(
             queue().report,
             body.content_id,

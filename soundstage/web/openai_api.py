@@ -28,12 +28,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from soundstage.accounts import Accounts
 from soundstage.backends.base import Chunk, Completion, Message, Sampling, TextBackend
 from soundstage.errors import BackendError, BackendUnavailable, SamplingError, SoundstageError
 from soundstage.web.auth import install_auth, require
+from soundstage.web.bodies import Body
+from soundstage.web.errors import install_error_handlers
 
 __all__ = [
     "BackendRunner",
@@ -133,11 +135,11 @@ def _is_type_tag(part: object) -> bool:
 # -- request bodies ------------------------------------------------------------------------
 
 
-class StreamOptions(BaseModel):
+class StreamOptions(Body):
     include_usage: bool = False
 
 
-class _Common(BaseModel):
+class _Common(Body):
     model_config = ConfigDict(extra="ignore")
 
     model: str | None = None
@@ -183,12 +185,12 @@ class CompletionRequest(_Common):
         return self.prompt[0]
 
 
-class TextPart(BaseModel):
+class TextPart(Body):
     type: Literal["text"]
     text: str
 
 
-class ChatMessage(BaseModel):
+class ChatMessage(Body):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant"]
@@ -348,6 +350,7 @@ def create_openai_app(backend: TextBackend, accounts: Accounts | None) -> FastAP
     app = FastAPI(title="soundstage", summary="OpenAI-compatible API over a soundstage backend")
     app.state.backend = backend
     app.include_router(openai_router(backend))
+    install_error_handlers(app)
     return install_auth(app, accounts)
 
 

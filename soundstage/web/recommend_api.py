@@ -18,7 +18,7 @@ import os
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from soundstage.accounts import Accounts
 from soundstage.recommend.data import Item
@@ -32,19 +32,21 @@ from soundstage.recommend.service import (
     record_events,
 )
 from soundstage.web.auth import install_auth, require
+from soundstage.web.bodies import Body
+from soundstage.web.errors import install_error_handlers
 
 __all__ = ["app_from_env", "create_recommend_app", "recommend_router"]
 
 
-class Activate(BaseModel):
+class Activate(Body):
     version: str
 
 
-class Events(BaseModel):
+class Events(Body):
     items: list[str] = Field(min_length=1, max_length=1000)
 
 
-class NewItem(BaseModel):
+class NewItem(Body):
     id: str = Field(min_length=1, max_length=200)
     title: str = Field(min_length=1, max_length=500)
     kind: str = "movie"
@@ -131,6 +133,7 @@ def create_recommend_app(registry: Registry, accounts: Accounts | None) -> FastA
     `accounts=None` serves without sign-in (local use only, see web/auth.py)."""
     app = FastAPI(title="soundstage recommendations")
     app.include_router(recommend_router(registry))
+    install_error_handlers(app)
     return install_auth(app, accounts)
 
 

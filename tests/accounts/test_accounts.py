@@ -119,3 +119,19 @@ def test_roles_can_be_replaced(accounts: Accounts) -> None:
     assert accounts.authenticate(issued.token).roles == ("admin", "analyst")
     with pytest.raises(AccountError, match="no user 'bob'"):
         accounts.set_roles("bob", ["writer"])
+
+
+def test_downgrade_drops_the_account_tables(accounts: Accounts) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from soundstage.store.db import alembic_config, head_revision, upgrade
+
+    accounts.add("alice", ["admin"])
+    with accounts.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), "0004")
+    assert not {"users", "user_roles", "api_tokens"} & set(
+        inspect(accounts.engine).get_table_names()
+    )
+    assert upgrade(accounts.engine) == head_revision()
+    assert accounts.users() == []

@@ -253,14 +253,14 @@ def test_indexes_exist(engine: Engine) -> None:
 def test_downgrade_drops_the_tables(engine: Engine) -> None:
     from alembic import command
 
-    from soundstage.store.db import alembic_config
+    from soundstage.store.db import alembic_config, head_revision
 
     with engine.begin() as conn:
         command.downgrade(alembic_config(conn), "0002")
     assert not {"rec_items", "rec_users", "rec_interactions"} & set(
         inspect(engine).get_table_names()
     )
-    assert upgrade(engine) == "0004"
+    assert upgrade(engine) == head_revision()
     with engine.connect() as conn:
         assert conn.execute(select(RecInteraction.id)).all() == []
 

@@ -207,3 +207,27 @@ def test_a_speaker_who_found_nothing_to_say_yields_the_turn() -> None:
     assert GuidedWriter.next_speaker(sp.characters, lines, skip={"tomas"}) == liesel
     # everyone but the last speaker is stuck: the least heard of them still speaks
     assert GuidedWriter.next_speaker(sp.characters, lines, skip={"tomas", "liesel"}) == tomas
+
+
+def test_quoted_speech_is_prose_not_a_line() -> None:
+    from soundstage.script.write.checks import quotes
+
+    assert quotes("She said, “I'm going.”") and quotes('He says "no".')
+    assert not quotes("It’s the lens. Don't touch it.")
+    assert not good_action("Hana says, “There, it’s.”", set())
+
+
+@pytest.mark.parametrize(
+    ("job", "young", "old"),
+    [
+        ("grandmother", 62, 89),
+        ("retired lighthouse keeper", 58, 85),
+        ("single father", 29, 58),
+        ("teenage hacker", 13, 18),
+        ("night-shift nurse", 18, 79),
+    ],
+)
+def test_a_role_decides_the_ages_it_may_have(job: str, young: int, old: int) -> None:
+    from soundstage.script.write.checks import age_range
+
+    assert age_range(job) == (young, old)

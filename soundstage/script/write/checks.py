@@ -203,6 +203,7 @@ def good_action(action: str, known: set[str]) -> bool:
     past tense, and no person or place the story does not have."""
     return not (
         shouts(action)
+        or quotes(action)
         or spoken(action)
         or ABOUT_TEXT.search(action)
         or PAST.search(action)
@@ -247,3 +248,36 @@ def invents_names(text: str, known: set[str]) -> bool:
         if word in FIRST_NAMES or (vocab and w not in vocab):  # "Gina hands over …"
             return True
     return False
+
+
+def quotes(text: str) -> bool:
+    """Quotation marks in a speech or an action line: reported speech, which is prose
+    ("She said, “I'm going.”"), not a screenplay's lines. An apostrophe is no quote."""
+    return any(mark in text for mark in '"“”„«»')
+
+
+# Ages a role's words call for: a 19-year-old "grandmother" reads as a mistake. The first
+# word found decides; a job without one of these words may be any adult age.
+AGE_WORDS: tuple[tuple[frozenset[str], tuple[int, int]], ...] = (
+    (
+        frozenset(
+            "grandmother grandfather grandma grandpa granny grandparent grandparents".split()
+        ),
+        (62, 89),
+    ),
+    (frozenset("retired retiree pensioner elderly old widow widower veteran".split()), (58, 85)),
+    (frozenset("mother father mom dad mum parent parents stepmother stepfather".split()), (29, 58)),
+    (frozenset("teenager teen teenage schoolgirl schoolboy".split()), (13, 18)),
+    (frozenset("child kid boy girl kids children".split()), (8, 12)),
+    (frozenset("student intern apprentice young".split()), (17, 26)),
+)
+ADULT = (18, 79)
+
+
+def age_range(job: str) -> tuple[int, int]:
+    """The ages (inclusive) a character with this occupation or role may have."""
+    words = set(re.findall(r"[a-z]+", job.lower()))
+    for group, span in AGE_WORDS:
+        if words & group:
+            return span
+    return ADULT

@@ -51,6 +51,7 @@ from soundstage.script.write.checks import (
     LOGLINE_STOP,
     NOT_PLACES,
     SPEECH_ABOUT_TEXT,
+    age_range,
     echoes,
     foreign,
     good_action,
@@ -62,6 +63,7 @@ from soundstage.script.write.checks import (
     names_self,
     narrates,
     person_noun,
+    quotes,
     reads_back,
     same_opening,
     shouts,
@@ -331,11 +333,12 @@ class GuidedWriter:
         form += f" {gender}\nName:"
         name = draw_name(sp, role, gender, seed)
         form += f" {name}\nAge:"
+        young, old = age_range(job)
         ages = self.ask(
             "characters",
             user,
             form,
-            r" [1-8][0-9]\n",
+            " (" + "|".join(str(a) for a in range(young, old + 1)) + ")\n",
             seed=seed,
             max_tokens=3,
             n=4,
@@ -344,7 +347,7 @@ class GuidedWriter:
         # A cast of one age (the model's favourite is 28) reads as one person three times.
         used = {int(c.description[1:3]) for c in sp.characters if c.description[1:3].isdigit()}
         ages = [a for a in ages if all(abs(int(a) - u) > 4 for u in used)] or ages
-        age = ages[0] if ages else str(30 + 12 * len(sp.characters))
+        age = ages[0] if ages else str(min(old, max(young, 30 + 12 * len(sp.characters))))
         form += f" {age}\nWants: {first_name(name)} wants"
         want = self.wants(sp, role, user, form, job, name, seed)
         first = first_name(name)
@@ -688,6 +691,7 @@ class GuidedWriter:
                     and not shouts(f)
                     and not foreign(f)
                     and not listy(f)
+                    and not quotes(f)
                     and not invents_names(f, known)
                     and not reads_back(f, sheets)
                     and not SPEECH_ABOUT_TEXT.search(f)
