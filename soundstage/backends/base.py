@@ -89,6 +89,12 @@ class TextBackend(abc.ABC):
     def _stream(self, prompt: str, sampling: Sampling) -> Iterator[Chunk]:
         """Yield text chunks; the final chunk carries finish_reason and token counts."""
 
+    def window(self) -> tuple[int, bool] | None:
+        """(tokens the model reads, whether it slides past them), or None when unknown (a
+        remote server checks its own). A sliding model reads only the last `tokens` of a
+        prompt and may write past its window; a fixed one refuses what does not fit."""
+        return None
+
     def stream(
         self,
         prompt: str,

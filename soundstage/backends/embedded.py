@@ -88,6 +88,9 @@ class EmbeddedBackend(TextBackend):
     def load(cls, name_or_path: str | None = None, *, spec: str = "embedded") -> EmbeddedBackend:
         return cls(resolve_model_dir(name_or_path), spec=spec)
 
+    def window(self) -> tuple[int, bool] | None:
+        return int(self.lm.cfg.block_size), True  # reads the last block, generates past it
+
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer.encode(text).ids)
 

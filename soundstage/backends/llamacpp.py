@@ -48,6 +48,9 @@ class LlamaCppBackend(TextBackend):
             ) from None
         return cls(model=file.stem, spec=spec, llama=llama)
 
+    def window(self) -> tuple[int, bool] | None:
+        return (int(self.llama.n_ctx()), False) if self.llama is not None else None
+
     def _stream(self, prompt: str, sampling: Sampling) -> Iterator[Chunk]:
         prompt_tokens = len(self.llama.tokenize(prompt.encode("utf-8")))
         pieces = 0

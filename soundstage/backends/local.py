@@ -452,6 +452,9 @@ class LocalBackend(TextBackend):
             for s in self.runtime.sample(prompt, n, sampling, pattern, penalty_window)
         ]
 
+    def window(self) -> tuple[int, bool] | None:
+        return int(self.runtime.model.config.max_positions), False
+
     def _stream(self, prompt: str, sampling: Sampling) -> Iterator[Chunk]:
         (done,) = self.sample(prompt, 1, sampling)
         yield Chunk(done.text)

@@ -7,7 +7,7 @@ sending bad bytes deserve a 422 that says so.
 Also: a `SoundstageError` that escapes a route is the caller's mistake (400) or the store being
 unreachable (503, `StoreError`), never a 500; and a URL with NUL (`%00`) or percent-escapes
 that are not UTF-8 is a 400 before any route runs (PostgreSQL refuses NUL in text, so an item
-id of "%00" used to be a 500).
+id of "%00" used to be a 500). And bodies are limited as they are read (`web/limits.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from soundstage.errors import SoundstageError, StoreError
 from soundstage.textcheck import UNSAFE, check_text
+from soundstage.web.limits import BodyLimit
 
 __all__ = ["install_error_handlers"]
 
@@ -85,4 +86,5 @@ def install_error_handlers(app: FastAPI) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(SoundstageError, _soundstage_error)
     app.add_middleware(CleanURLs)
+    app.add_middleware(BodyLimit)  # outermost: a body over the limit is never read
     return app

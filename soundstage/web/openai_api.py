@@ -48,6 +48,11 @@ __all__ = [
 
 T = TypeVar("T")
 DEFAULT_MAX_TOKENS = 256
+# More characters than any token of the shipped vocabularies spells (SmolLM2's longest is 81,
+# a run of spaces; drama-lm's 15), so a prompt longer than window × CHARS_PER_TOKEN cannot
+# fit and is refused (or cut, for a sliding model) before tokenizing.
+CHARS_PER_TOKEN = 128
+MAX_SLIDING_TOKENS = 4096  # a sliding model could write forever: one request's cap
 SAMPLING_FIELDS = ("max_tokens", "temperature", "top_p", "top_k", "stop", "seed")
 
 
@@ -318,8 +323,8 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
     async def completions(body: CompletionRequest) -> Response | dict[str, Any]:
         check_model(body.model)
         check_n(body.n)
-        prompt = body.prompt_text()
         sampling = body.sampling()
+        prompt = fit_prompt(backend, body.prompt_text(), sampling.max_tokens)
         if body.stream:
             chunks = runner.stream(lambda: backend.stream(prompt, **asdict(sampling)))
             return await _sse_response(chunks, _TextStream(backend.model, body.include_usage))
@@ -333,6 +338,7 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
         check_n(body.n)
         messages = [m.message() for m in body.messages]
         sampling = body.sampling(body.max_completion_tokens)
+        fit_messages(backend, messages, sampling.max_tokens)
         if body.stream:
             chunks = runner.stream(lambda: backend.chat_stream(messages, sampling))
             return await _sse_response(chunks, _ChatStream(backend.model, body.include_usage))
@@ -342,6 +348,55 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
         return _final("chatcmpl", "chat.completion", backend.model, choice, result)
 
     return router
+
+
+def fit_prompt(backend: TextBackend, prompt: str, max_tokens: int) -> str:
+    """The prompt as the model can take it, checked before tokenizing (tokenizing 50 MB of
+    text to read its last block cost 10 GB): a sliding model gets the tail it would read
+    anyway; a fixed-window one a 413 when the text cannot fit. max_tokens must fit too."""
+    window = backend.window()
+    if window is None:
+        return prompt
+    tokens, slides = window
+    _check_max_tokens(backend, max_tokens, tokens, slides)
+    limit = tokens * CHARS_PER_TOKEN
+    if len(prompt) <= limit:
+        return prompt
+    if slides:
+        return prompt[-limit:]
+    raise OpenAIError(
+        413,
+        f"prompt is {len(prompt):,} characters; {backend.model} reads at most {tokens:,} tokens",
+        param="prompt",
+        code="context_length_exceeded",
+    )
+
+
+def fit_messages(backend: TextBackend, messages: list[Message], max_tokens: int) -> None:
+    """A chat must fit as it is (no message is cut): 413 when it cannot, before tokenizing."""
+    window = backend.window()
+    if window is None:
+        return
+    tokens, slides = window
+    _check_max_tokens(backend, max_tokens, tokens, slides)
+    size = sum(len(m.content) for m in messages)
+    if size > tokens * CHARS_PER_TOKEN:
+        raise OpenAIError(
+            413,
+            f"messages are {size:,} characters; {backend.model} reads at most {tokens:,} tokens",
+            param="messages",
+            code="context_length_exceeded",
+        )
+
+
+def _check_max_tokens(backend: TextBackend, max_tokens: int, tokens: int, slides: bool) -> None:
+    cap = MAX_SLIDING_TOKENS if slides else tokens
+    if max_tokens > cap:
+        raise OpenAIError(
+            400,
+            f"max_tokens is {max_tokens:,}; {backend.model} writes at most {cap:,} per request",
+            param="max_tokens",
+        )
 
 
 def create_openai_app(backend: TextBackend, accounts: Accounts | None) -> FastAPI:
