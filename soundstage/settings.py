@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     # A running job whose worker has not sent a heartbeat for this long is re-queued.
     job_lease_seconds: float = Field(default=30.0, gt=0)
     worker_poll_seconds: float = Field(default=0.5, gt=0)
+    # A review-queue claim older than this goes back to the queue at the next claim.
+    claim_lease_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60)
 
     @field_validator("data_dir")
     @classmethod

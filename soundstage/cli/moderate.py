@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -180,9 +181,10 @@ def open_queue() -> Iterator[Any]:
     from soundstage.moderate.queue import ReviewQueue
     from soundstage.store.db import open_store
 
-    engine = open_store(state.settings())
+    settings = state.settings()
+    engine = open_store(settings)
     try:
-        yield ReviewQueue(engine)
+        yield ReviewQueue(engine, lease=timedelta(minutes=settings.claim_lease_minutes))
     finally:
         engine.dispose()
 

@@ -85,6 +85,14 @@ def queue_claim(
     _show(item, as_json)
 
 
+@queue_app.command("release")
+def queue_release(item_id: str = typer.Argument(...), reviewer: str = REVIEWER) -> None:
+    """Give an item you claimed back to the queue."""
+    with open_queue() as q:
+        item = q.release(item_id, reviewer)
+    console.print(f"{item.id} is back in the queue ({item.status})", highlight=False)
+
+
 @queue_app.command("decide")
 def queue_decide(
     item_id: str = typer.Argument(...),

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, func, insert, or_, select, update
@@ -47,6 +47,7 @@ _ITEMS = Base.metadata.tables[ModItem.__tablename__]
 _EVENTS = Base.metadata.tables[ModEvent.__tablename__]
 
 CLAIMABLE = ("pending", "appealed")
+DEFAULT_LEASE = timedelta(minutes=30)
 OPEN = ("pending", "assigned", "appealed")
 MAX_NAME = 200
 MAX_CONTENT_ID = 200
@@ -132,8 +133,13 @@ class AuditEvent:
 class ReviewQueue:
     """The review queue over one database. Each method is one transaction."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, lease: timedelta = DEFAULT_LEASE) -> None:
+        """`lease`: how long a claim holds an item; an older claim lapses, and the item
+        goes back to the queue at the next `claim` (one reviewer cannot hoard it)."""
+        if lease <= timedelta(0):
+            raise QueueError(f"a claim lease must be positive, not {lease}")
         self.engine = engine
+        self.lease = lease
 
     # --- intake ---------------------------------------------------------------------------
 
@@ -336,6 +342,11 @@ class ReviewQueue:
             oldest = conn.execute(
                 select(func.min(_ITEMS.c.created_at)).where(_ITEMS.c.status.in_(OPEN))
             ).scalar_one()
+            lapsed = conn.execute(
+                select(func.count()).where(
+                    _ITEMS.c.status == "assigned", _ITEMS.c.assigned_at < utcnow() - self.lease
+                )
+            ).scalar_one()
             agreed = conn.execute(
                 select(func.count()).where(_ITEMS.c.decision == _ITEMS.c.automated_decision)
             ).scalar_one()
@@ -350,6 +361,9 @@ class ReviewQueue:
             "by_status": {s: by_status.get(s, 0) for s in MOD_STATUSES},
             "by_source": {s: by_source.get(s, 0) for s in MOD_SOURCES},
             "open": sum(by_status.get(s, 0) for s in OPEN),
+            # Claims older than the lease, not yet handed back (the next claim does that).
+            "expired_claims": lapsed,
+            "claim_lease_minutes": self.lease.total_seconds() / 60,
             "oldest_open_at": None if oldest is None else _utc(oldest).isoformat(),
             "final_decisions": {d: decisions.get(d, 0) for d in MOD_DECISIONS},
             # How often the first human decision matched the model's allow/block call.
@@ -380,6 +394,7 @@ class ReviewQueue:
             query = query.where(_ITEMS.c.id == item_id)
         query = query.limit(1).with_for_update(skip_locked=True)
         with self._write("cannot claim from") as conn:
+            self._expire(conn)
             found = conn.execute(query).scalar_one_or_none()
             if found is None:
                 if item_id is not None:
@@ -403,6 +418,39 @@ class ReviewQueue:
                 details={"appeal": row.appealed_at is not None},
             )
         return self.get(found)
+
+    def _expire(self, conn: Connection) -> int:
+        """Give back every claim older than the lease (logged as released, expired)."""
+        now = utcnow()
+        stale = conn.execute(
+            select(_ITEMS)
+            .where(_ITEMS.c.status == "assigned", _ITEMS.c.assigned_at < now - self.lease)
+            .with_for_update(skip_locked=True)
+        ).all()
+        for row in stale:
+            item = _item(row)
+            conn.execute(
+                update(_ITEMS)
+                .where(_ITEMS.c.id == item.id)
+                .values(
+                    status="appealed" if item.in_appeal else "pending",
+                    assignee=None,
+                    assigned_at=None,
+                    updated_at=now,
+                )
+            )
+            minutes = self.lease.total_seconds() / 60
+            _log(
+                conn,
+                item.id,
+                now,
+                f"human:{item.assignee}",
+                "human",
+                "released",
+                item.text_sha256,
+                details={"expired": True, "lease_minutes": minutes},
+            )
+        return len(stale)
 
     def release(self, item_id: str, reviewer: str) -> QueueItem:
         """Give a claimed item back to the queue (the reviewer cannot or should not decide it)."""

@@ -31,6 +31,7 @@ is scored on the event loop, because the thread hop costs more than the ~0.5 ms 
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -138,7 +139,7 @@ def moderate_router(settings: Settings) -> APIRouter:
                     engine.append(open_store(settings))
                 except SoundstageError as exc:
                     raise HTTPException(503, exc.message) from None
-        return ReviewQueue(engine[0])
+        return ReviewQueue(engine[0], lease=timedelta(minutes=settings.claim_lease_minutes))
 
     def run(action: Any, *args: Any, **kwargs: Any) -> Any:
         from soundstage.moderate.queue import QueueError

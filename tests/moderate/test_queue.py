@@ -446,3 +446,37 @@ def test_downgrade_drops_tables_and_triggers(queue: ReviewQueue, engine: Engine)
     with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
         conn.execute(text("UPDATE mod_events SET reason = 'x'"))
     assert queue.history(item.id)[0].action == "flagged"
+
+
+def test_a_claim_lapses_after_its_lease(queue: ReviewQueue, engine: Engine) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from soundstage.store.schema import utcnow
+
+    first = submit(queue, "hoarded")
+    second = submit(queue, "also hoarded")
+    assert queue.claim("alice") is not None and queue.claim("alice") is not None
+    assert queue.claim("bob") is None  # alice holds both
+    with engine.begin() as conn:  # alice went home 31 minutes ago
+        conn.execute(
+            update(ModItem)
+            .where(ModItem.id == first.id)
+            .values(assigned_at=utcnow() - timedelta(minutes=31))
+        )
+    assert queue.stats()["expired_claims"] == 1
+    taken = queue.claim("bob")
+    assert taken is not None and taken.id == first.id and taken.assignee == "bob"
+    history = queue.history(first.id)
+    lapsed = [e for e in history if e.action == "released"]
+    assert len(lapsed) == 1 and lapsed[0].details["expired"] is True
+    assert lapsed[0].actor == "human:alice"
+    assert queue.get(second.id).assignee == "alice"  # her fresh claim stands
+    with pytest.raises(QueueError, match="assigned to bob, not alice"):
+        queue.decide(first.id, "alice", "allow", "late")
+    assert queue.stats()["expired_claims"] == 0
+    short = ReviewQueue(engine, lease=timedelta(seconds=1))
+    assert short.stats()["claim_lease_minutes"] == pytest.approx(1 / 60)
+    with pytest.raises(QueueError, match="lease must be positive"):
+        ReviewQueue(engine, lease=timedelta(0))
