@@ -180,7 +180,10 @@ def recommend_serve(
     announce_auth(accounts)
     quiet = {"log_level": "warning", "access_log": False}
     if workers == 1:
-        app = create_recommend_app(registry, accounts)
+        from soundstage.recommend.events import EventLog
+
+        events = EventLog(accounts.engine) if accounts is not None else None
+        app = create_recommend_app(registry, accounts, events)
         install_host_check(app, allowed_hosts(host, allowed_host))
         config = uvicorn.Config(app, **quiet)  # type: ignore[arg-type]
         # One request is a few small matrix products: multi-threaded BLAS only adds contention.

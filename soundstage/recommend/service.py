@@ -16,6 +16,7 @@ One function, `recommend_for`, serves the CLI and the web API, so both give the 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from soundstage.recommend.data import Item
+from soundstage.recommend.events import SYNC_SECONDS, EventLog
 from soundstage.recommend.models import RecommendError
 from soundstage.recommend.registry import Bundle, Registry
 
@@ -285,14 +287,51 @@ def record_events(bundle: Bundle, user_id: str, item_ids: list[str]) -> int:
     return len(cols)
 
 
-class Served:
-    """The active bundle, reloaded when the registry's ACTIVE file changes (thread-safe)."""
+def fold_in(bundle: Bundle, events: dict[str, list[str]]) -> int:
+    """Add many users' events to the served history in one rebuild (not one per event);
+    items the served catalogue does not know are skipped. How many events were new."""
+    new_rows: list[int] = []
+    new_cols: list[int] = []
+    for user_id, items in events.items():
+        cols = {bundle.item_index[i] for i in items if i in bundle.item_index}
+        if not cols:
+            continue
+        row = bundle.user_index.get(user_id)
+        if row is None:
+            row = len(bundle.user_ids)
+            bundle.user_ids.append(user_id)
+            bundle.user_index[user_id] = row
+        old = set(bundle.history[row].indices) if row < bundle.history.shape[0] else set()
+        fresh = sorted(cols - old)  # one entry per user: `events` is keyed by user
+        new_rows += [row] * len(fresh)
+        new_cols += fresh
+    if not new_rows and len(bundle.user_ids) == bundle.history.shape[0]:
+        return 0
+    base = bundle.history.tocoo()
+    bundle.history = sp.csr_matrix(
+        (
+            np.concatenate([base.data, np.ones(len(new_rows), dtype=base.data.dtype)]),
+            (np.concatenate([base.row, new_rows]), np.concatenate([base.col, new_cols])),
+        ),
+        shape=(len(bundle.user_ids), bundle.history.shape[1]),
+    )
+    return len(new_rows)
 
-    def __init__(self, registry: Registry) -> None:
+
+class Served:
+    """The active bundle, reloaded when the registry's ACTIVE file changes (thread-safe).
+
+    With an `EventLog`, events posted to any server process are folded into the bundle
+    every SYNC_SECONDS at most (all of them again after a reload: a history is a set)."""
+
+    def __init__(self, registry: Registry, events: EventLog | None = None) -> None:
         self.registry = registry
+        self.events = events
         self._lock = threading.Lock()
         self._stamp: tuple[float, int] | None = None
         self._bundle: Bundle | None = None
+        self._seen = 0  # the newest event row folded into the bundle
+        self._synced = 0.0
 
     def get(self) -> Bundle:
         try:
@@ -305,7 +344,34 @@ class Served:
                 if self._bundle is None or stamp != self._stamp:
                     self._bundle = self.registry.load()
                     self._stamp = stamp
+                    self._seen, self._synced = 0, 0.0
+        if self.events is not None and time.monotonic() - self._synced > SYNC_SECONDS:
+            self.sync()
         return self._bundle
+
+    def sync(self) -> int:
+        """Fold in the events written since the last sync (by any process); how many."""
+        bundle = self._bundle
+        if self.events is None or bundle is None:
+            return 0
+        with self._lock:
+            newest, found = self.events.since(self._seen)
+            self._seen, self._synced = newest, time.monotonic()
+            return fold_in(bundle, found) if found else 0
+
+    def record(self, user_id: str, item_ids: list[str]) -> int:
+        """Store a user's events and fold them in now; the user's history length."""
+        bundle = self.get()
+        unknown = [i for i in item_ids if i not in bundle.item_index]
+        if not item_ids:
+            raise RecommendError("no items given")
+        if unknown:
+            raise RecommendError(f"unknown item {unknown[0]!r} (not in the served catalog)")
+        if self.events is None:
+            return record_events(bundle, user_id, item_ids)
+        self.events.append(user_id, item_ids)
+        self.sync()
+        return int(bundle.history[bundle.user_index[user_id]].nnz)
 
     def switch(self, version: str) -> Bundle:
         """Make `version` active for every server reading this registry."""

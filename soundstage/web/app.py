@@ -37,8 +37,11 @@ def create_app(
     app.state.settings = settings
     app.include_router(moderate_router(settings))  # error handlers: create_openai_app's
     if importlib.util.find_spec("scipy") is not None:  # the recommend extra is installed
+        from soundstage.recommend.events import EventLog
         from soundstage.recommend.registry import Registry
         from soundstage.web.recommend_api import recommend_router
 
-        app.include_router(recommend_router(Registry(settings.data_dir / "recommend")))
+        # Events are stored with the accounts; --no-auth keeps them in this process.
+        events = EventLog(accounts.engine) if accounts is not None else None
+        app.include_router(recommend_router(Registry(settings.data_dir / "recommend"), events))
     return app

@@ -22,6 +22,7 @@ from pydantic import Field
 
 from soundstage.accounts import Accounts
 from soundstage.recommend.data import Item
+from soundstage.recommend.events import EventLog
 from soundstage.recommend.models import RecommendError
 from soundstage.recommend.registry import Registry
 from soundstage.recommend.service import (
@@ -29,7 +30,6 @@ from soundstage.recommend.service import (
     Served,
     add_items,
     recommend_for,
-    record_events,
 )
 from soundstage.web.auth import install_auth, require
 from soundstage.web.bodies import Body
@@ -56,9 +56,11 @@ class NewItem(Body):
     creator: str = ""
 
 
-def recommend_router(registry: Registry) -> APIRouter:
+def recommend_router(registry: Registry, events: EventLog | None = None) -> APIRouter:
+    """The routes over `registry`; with `events`, posted events are stored and every
+    server process sees them (see recommend/events.py), else they live in this one."""
     router = APIRouter(prefix="/recommendations", tags=["recommendations"])
-    served = Served(registry)
+    served = Served(registry, events)
 
     def bundle() -> Any:
         try:
@@ -99,10 +101,11 @@ def recommend_router(registry: Registry) -> APIRouter:
         return {"added": added, "version": current.version}
 
     @router.post("/{user_id}/events", dependencies=analyst)
-    async def events(user_id: str, body: Events) -> dict[str, Any]:
+    def post_events(user_id: str, body: Events) -> dict[str, Any]:
+        # Sync: a database write and a history rebuild, off the event loop.
         current = bundle()
         try:
-            size = record_events(current, user_id, body.items)
+            size = served.record(user_id, body.items)
         except RecommendError as exc:
             raise HTTPException(400, str(exc)) from None
         return {"user_id": user_id, "history": size, "version": current.version}
@@ -128,11 +131,13 @@ def recommend_router(registry: Registry) -> APIRouter:
     return router
 
 
-def create_recommend_app(registry: Registry, accounts: Accounts | None) -> FastAPI:
+def create_recommend_app(
+    registry: Registry, accounts: Accounts | None, events: EventLog | None = None
+) -> FastAPI:
     """An app with only the recommendation routes (what `soundstage recommend serve` runs);
     `accounts=None` serves without sign-in (local use only, see web/auth.py)."""
     app = FastAPI(title="soundstage recommendations")
-    app.include_router(recommend_router(registry))
+    app.include_router(recommend_router(registry, events))
     install_error_handlers(app)
     return install_auth(app, accounts)
 
@@ -147,8 +152,9 @@ def app_from_env() -> FastAPI:
 
     threadpool_limits(limits=1)  # one process per core: no BLAS threads fighting each other
     settings = load_settings()
+    engine = open_store(settings)
     app = create_recommend_app(
-        Registry(settings.data_dir / "recommend"), Accounts(open_store(settings))
+        Registry(settings.data_dir / "recommend"), Accounts(engine), EventLog(engine)
     )
     hosts = os.environ.get("SOUNDSTAGE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],::1")
     return install_host_check(app, hosts.split(","))

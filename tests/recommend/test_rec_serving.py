@@ -18,11 +18,13 @@ import pytest
 import scipy.sparse as sp
 from cli_runner import run_soundstage
 from servers import running
+from sqlalchemy import Engine, select
 
 from soundstage.recommend.data import Item
 from soundstage.recommend.models import RecommendError, make
 from soundstage.recommend.registry import Registry
 from soundstage.recommend.service import recommend_for
+from soundstage.store.schema import RecInteraction
 from soundstage.web.recommend_api import create_recommend_app
 
 GENRES = ("Sci-Fi", "Comedy")
@@ -170,6 +172,36 @@ def test_events_turn_a_new_user_personal_without_refit(registry: Registry) -> No
         bad = http.post("/recommendations/u0/events", json={"items": ["nope"]})
         assert bad.status_code == 400 and "unknown item 'nope'" in bad.json()["detail"]
         assert http.post("/recommendations/u0/events", json={"items": []}).status_code == 422
+
+
+def test_stored_events_reach_every_worker_and_survive_a_restart(
+    registry: Registry, engine: Engine
+) -> None:
+    from soundstage.recommend.events import SYNC_SECONDS, EventLog
+
+    one = create_recommend_app(registry, None, EventLog(engine))
+    two = create_recommend_app(registry, None, EventLog(engine))  # a second worker process
+    with running(one) as url_one, running(two) as url_two:
+        assert httpx.get(f"{url_two}/recommendations/newbie").json()["cold_start"]
+        posted = httpx.post(f"{url_one}/recommendations/newbie/events", json={"items": ["i7"]})
+        assert posted.status_code == 200 and posted.json()["history"] == 1
+        again = httpx.post(f"{url_one}/recommendations/newbie/events", json={"items": ["i8"]})
+        assert again.json()["history"] == 2
+        time.sleep(SYNC_SECONDS + 0.1)
+        body = httpx.get(f"{url_two}/recommendations/newbie", params={"n": 3}).json()
+        assert not body["cold_start"] and body["items"][0]["item_id"] == "i6"
+    with running(create_recommend_app(registry, None, EventLog(engine))) as url:  # restarted
+        body = httpx.get(f"{url}/recommendations/newbie", params={"n": 3}).json()
+        assert not body["cold_start"] and {"i7", "i8"}.isdisjoint(
+            p["item_id"] for p in body["items"]
+        )
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(RecInteraction.user_id, RecInteraction.item_id).where(
+                RecInteraction.dataset == "served-events"
+            )
+        ).all()
+    assert sorted(stored) == [("newbie", "i7"), ("newbie", "i8")]
 
 
 def test_http_api_without_a_model_is_503(tmp_path: Path) -> None:
