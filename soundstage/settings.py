@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=0.5, gt=0)
     # A review-queue claim older than this goes back to the queue at the next claim.
     claim_lease_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60)
+    # Requests a minute per account on `serve` (per server process; 0: no limit).
+    rate_limit_per_minute: int = Field(default=600, ge=0)
 
     @field_validator("data_dir")
     @classmethod

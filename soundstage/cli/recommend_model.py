@@ -183,7 +183,8 @@ def recommend_serve(
         from soundstage.recommend.events import EventLog
 
         events = EventLog(accounts.engine) if accounts is not None else None
-        app = create_recommend_app(registry, accounts, events)
+        per_minute = state.settings().rate_limit_per_minute
+        app = create_recommend_app(registry, accounts, events, per_minute)
         install_host_check(app, allowed_hosts(host, allowed_host))
         config = uvicorn.Config(app, **quiet)  # type: ignore[arg-type]
         # One request is a few small matrix products: multi-threaded BLAS only adds contention.

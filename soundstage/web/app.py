@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from soundstage.accounts import Accounts
 from soundstage.backends import TextBackend, load_backend
 from soundstage.settings import Settings, load_settings
+from soundstage.web.auth import install_auth
 from soundstage.web.moderate_api import moderate_router
 from soundstage.web.openai_api import create_openai_app
 
@@ -34,6 +35,7 @@ def create_app(
     if backend is None:
         backend = load_backend(settings.model, settings)
     app = create_openai_app(backend, accounts)
+    install_auth(app, accounts, settings.rate_limit_per_minute)
     app.state.settings = settings
     app.include_router(moderate_router(settings))  # error handlers: create_openai_app's
     if importlib.util.find_spec("scipy") is not None:  # the recommend extra is installed

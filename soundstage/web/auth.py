@@ -19,6 +19,7 @@ database round trip per request.
 from __future__ import annotations
 
 import hashlib
+import math
 import threading
 import time
 from collections.abc import Callable, Coroutine
@@ -32,6 +33,7 @@ from soundstage.accounts import ROLES, Accounts, AuthError, Principal
 from soundstage.errors import SoundstageError
 
 __all__ = [
+    "DEFAULT_PER_MINUTE",
     "LOCAL",
     "allowed_hosts",
     "caller",
@@ -44,18 +46,39 @@ __all__ = [
 
 LOCAL = Principal("local", "local", ROLES)
 CACHE_SECONDS = 5.0
+DEFAULT_PER_MINUTE = 600
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 _bearer = HTTPBearer(auto_error=False, description="an API token from `soundstage users add`")
 
 
 class Gate:
-    """The app's accounts (None: --no-auth) and a short cache of checked tokens."""
+    """The app's accounts (None: --no-auth), a short cache of checked tokens, and a request
+    budget per account: a token bucket of `per_minute` requests a minute with bursts of a
+    tenth of that (at least 10), so one account cannot starve the others (0: no limit).
+    Per server process: with N workers an account gets up to N times the budget."""
 
-    def __init__(self, accounts: Accounts | None) -> None:
+    def __init__(self, accounts: Accounts | None, per_minute: int = DEFAULT_PER_MINUTE) -> None:
         self.accounts = accounts
+        self.per_minute = per_minute
         self._seen: dict[str, tuple[float, Principal]] = {}
+        self._buckets: dict[str, tuple[float, float]] = {}  # account → (tokens, when)
         self._lock = threading.Lock()
+
+    def wait(self, who: Principal) -> float:
+        """0 when `who` may make a request now (and it is counted), else seconds to wait."""
+        if self.accounts is None or self.per_minute <= 0:
+            return 0.0
+        rate, burst = self.per_minute / 60.0, max(10.0, self.per_minute / 10.0)
+        now = time.monotonic()
+        with self._lock:
+            tokens, then = self._buckets.get(who.id, (burst, now))
+            tokens = min(burst, tokens + (now - then) * rate)
+            if tokens < 1.0:
+                self._buckets[who.id] = (tokens, now)
+                return (1.0 - tokens) / rate
+            self._buckets[who.id] = (tokens - 1.0, now)
+            return 0.0
 
     def cached(self, token: str) -> Principal | None:
         """The principal checked for `token` in the last CACHE_SECONDS, if any."""
@@ -82,9 +105,12 @@ def _key(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def install_auth(app: FastAPI, accounts: Accounts | None) -> FastAPI:
-    """Authenticate every route of `app` against `accounts` (None: local, no auth)."""
-    app.state.gate = Gate(accounts)
+def install_auth(
+    app: FastAPI, accounts: Accounts | None, per_minute: int = DEFAULT_PER_MINUTE
+) -> FastAPI:
+    """Authenticate every route of `app` against `accounts` (None: local, no auth), each
+    account limited to `per_minute` requests a minute (0: unlimited)."""
+    app.state.gate = Gate(accounts, per_minute)
     return app
 
 
@@ -112,16 +138,23 @@ async def caller(
         raise HTTPException(503, exc.message) from None
 
 
-def require(*roles: str) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+def require(*roles: str) -> Callable[..., Coroutine[Any, Any, Principal]]:
     """A dependency: the caller, when they hold one of `roles` (none given: any account)."""
     unknown = [r for r in roles if r not in ROLES]
     if unknown:
         raise ValueError(f"unknown role {unknown[0]!r}")
 
-    async def check(user: Principal = Depends(caller)) -> Principal:
+    async def check(request: Request, user: Principal = Depends(caller)) -> Principal:
         if not user.may(roles):
             need = " or ".join(roles)
             raise HTTPException(403, f"{user.name} may not do this: it needs the {need} role")
+        wait = request.app.state.gate.wait(user)
+        if wait > 0:
+            raise HTTPException(
+                429,
+                f"{user.name} is over {request.app.state.gate.per_minute} requests a minute",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
         return user
 
     check.__name__ = f"require_{'_'.join(roles) or 'account'}"

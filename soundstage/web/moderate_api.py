@@ -269,7 +269,7 @@ def create_moderate_app(settings: Settings, accounts: Accounts | None) -> FastAP
 
     app = FastAPI(title="soundstage moderation")
     app.include_router(moderate_router(settings))
-    install_auth(app, accounts)
+    install_auth(app, accounts, settings.rate_limit_per_minute)
     return install_error_handlers(app)
 
 

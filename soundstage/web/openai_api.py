@@ -15,6 +15,7 @@ streamed chunks are sent as they are produced.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -53,6 +54,7 @@ DEFAULT_MAX_TOKENS = 256
 # fit and is refused (or cut, for a sliding model) before tokenizing.
 CHARS_PER_TOKEN = 128
 MAX_SLIDING_TOKENS = 4096  # a sliding model could write forever: one request's cap
+DISCONNECT_POLL_SECONDS = 0.25
 SAMPLING_FIELDS = ("max_tokens", "temperature", "top_p", "top_k", "stop", "seed")
 
 
@@ -276,6 +278,45 @@ class BackendRunner:
             stop.set()
 
 
+async def finish_unless_gone(
+    request: Request, model: str, chunks: AsyncGenerator[Chunk, None]
+) -> Completion:
+    """Join a stream into one Completion while watching the client: when it disconnects,
+    stop generating (the worker thread stops at its next token and frees the model),
+    instead of holding the model for a 3-minute answer nobody will read. 499 (nginx's
+    "client closed request") is what the access log then shows."""
+    from soundstage.backends.base import Completion
+
+    async def join() -> Completion:
+        parts: list[str] = []
+        last = Chunk("", "length", 0, 0)
+        async for chunk in chunks:
+            parts.append(chunk.text)
+            last = chunk
+        return Completion(
+            "".join(parts),
+            last.finish_reason or "length",
+            last.prompt_tokens or 0,
+            last.completion_tokens or 0,
+            model,
+        )
+
+    task = asyncio.ensure_future(join())
+    try:
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=DISCONNECT_POLL_SECONDS)
+            if done:
+                return task.result()
+            if await request.is_disconnected():
+                raise OpenAIError(499, "the client closed the request")
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await chunks.aclose()
+
+
 # -- routes --------------------------------------------------------------------------------
 
 
@@ -320,7 +361,7 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
         return model_card()
 
     @router.post("/v1/completions", response_model=None, dependencies=model_user)
-    async def completions(body: CompletionRequest) -> Response | dict[str, Any]:
+    async def completions(body: CompletionRequest, request: Request) -> Response | dict[str, Any]:
         check_model(body.model)
         check_n(body.n)
         sampling = body.sampling()
@@ -328,12 +369,16 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
         if body.stream:
             chunks = runner.stream(lambda: backend.stream(prompt, **asdict(sampling)))
             return await _sse_response(chunks, _TextStream(backend.model, body.include_usage))
-        result = await runner.run(backend.complete_sampling, prompt, sampling)
+        result = await finish_unless_gone(
+            request,
+            backend.model,
+            runner.stream(lambda: backend.stream(prompt, **asdict(sampling))),
+        )
         choice = {"index": 0, "text": result.text, "logprobs": None}
         return _final("cmpl", "text_completion", backend.model, choice, result)
 
     @router.post("/v1/chat/completions", response_model=None, dependencies=model_user)
-    async def chat_completions(body: ChatRequest) -> Response | dict[str, Any]:
+    async def chat_completions(body: ChatRequest, request: Request) -> Response | dict[str, Any]:
         check_model(body.model)
         check_n(body.n)
         messages = [m.message() for m in body.messages]
@@ -342,7 +387,8 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
         if body.stream:
             chunks = runner.stream(lambda: backend.chat_stream(messages, sampling))
             return await _sse_response(chunks, _ChatStream(backend.model, body.include_usage))
-        result = await runner.run(backend.chat, messages, sampling)
+        chunks = runner.stream(lambda: backend.chat_stream(messages, sampling))
+        result = await finish_unless_gone(request, backend.model, chunks)
         message = {"role": "assistant", "content": result.text}
         choice = {"index": 0, "message": message, "logprobs": None}
         return _final("chatcmpl", "chat.completion", backend.model, choice, result)

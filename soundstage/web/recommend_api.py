@@ -31,7 +31,7 @@ from soundstage.recommend.service import (
     add_items,
     recommend_for,
 )
-from soundstage.web.auth import install_auth, require
+from soundstage.web.auth import DEFAULT_PER_MINUTE, install_auth, require
 from soundstage.web.bodies import Body
 from soundstage.web.errors import install_error_handlers
 
@@ -132,14 +132,17 @@ def recommend_router(registry: Registry, events: EventLog | None = None) -> APIR
 
 
 def create_recommend_app(
-    registry: Registry, accounts: Accounts | None, events: EventLog | None = None
+    registry: Registry,
+    accounts: Accounts | None,
+    events: EventLog | None = None,
+    per_minute: int = DEFAULT_PER_MINUTE,
 ) -> FastAPI:
     """An app with only the recommendation routes (what `soundstage recommend serve` runs);
     `accounts=None` serves without sign-in (local use only, see web/auth.py)."""
     app = FastAPI(title="soundstage recommendations")
     app.include_router(recommend_router(registry, events))
     install_error_handlers(app)
-    return install_auth(app, accounts)
+    return install_auth(app, accounts, per_minute)
 
 
 def app_from_env() -> FastAPI:
@@ -153,8 +156,9 @@ def app_from_env() -> FastAPI:
     threadpool_limits(limits=1)  # one process per core: no BLAS threads fighting each other
     settings = load_settings()
     engine = open_store(settings)
+    registry = Registry(settings.data_dir / "recommend")
     app = create_recommend_app(
-        Registry(settings.data_dir / "recommend"), Accounts(engine), EventLog(engine)
+        registry, Accounts(engine), EventLog(engine), settings.rate_limit_per_minute
     )
     hosts = os.environ.get("SOUNDSTAGE_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],::1")
     return install_host_check(app, hosts.split(","))

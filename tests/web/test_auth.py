@@ -16,7 +16,7 @@ from soundstage.accounts import Accounts
 from soundstage.settings import Settings
 from soundstage.store import open_store
 from soundstage.web.app import create_app
-from soundstage.web.auth import allowed_hosts, is_loopback
+from soundstage.web.auth import allowed_hosts, install_auth, is_loopback
 
 OPEN = {"/healthz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
 
@@ -122,3 +122,21 @@ def test_hosts_a_server_answers() -> None:
     assert "localhost" in allowed_hosts("127.0.0.1", [])
     assert allowed_hosts("10.0.0.5", ["Studio.Example.com"]) == ["studio.example.com", "10.0.0.5"]
     assert allowed_hosts("0.0.0.0", ["*"]) == ["*"]
+
+
+def test_each_account_has_a_request_budget(settings: Settings) -> None:
+    engine = open_store(settings)
+    accounts = Accounts(engine)
+    greedy = {"Authorization": f"Bearer {accounts.add('greedy', ['writer']).token}"}
+    other = {"Authorization": f"Bearer {accounts.add('other', ['writer']).token}"}
+    app = create_app(settings, FixedTextTestBackend(), accounts=accounts)
+    install_auth(app, accounts, per_minute=60)  # a burst of 10, then one a second
+    with running(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        codes = [http.get("/v1/models", headers=greedy).status_code for _ in range(12)]
+        assert codes[:10] == [200] * 10 and codes[-1] == 429
+        limited = http.get("/v1/models", headers=greedy)
+        assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
+        assert "over 60 requests a minute" in limited.json()["error"]["message"]
+        assert http.get("/v1/models", headers=other).status_code == 200  # others unaffected
+        assert http.get("/healthz").status_code == 200
+    engine.dispose()

@@ -299,6 +299,21 @@ def test_a_client_that_goes_away_frees_the_backend(
     assert backend.active == 0
 
 
+def test_a_client_that_leaves_a_non_streaming_completion_frees_the_backend(
+    serve: Callable[[TextBackend], str], make_fixed_backend: Callable[..., Any]
+) -> None:
+    backend = make_fixed_backend(delay=0.2)
+    url = serve(backend)
+    body = {"prompt": "x", "max_tokens": 15}  # 3 s of tokens, no streaming
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(f"{url}/v1/completions", json=body, timeout=0.5)  # gives up after 0.5 s
+    start = time.monotonic()
+    quick = {"prompt": "x", "max_tokens": 1}
+    assert httpx.post(f"{url}/v1/completions", json=quick, timeout=10).status_code == 200
+    assert time.monotonic() - start < 1.2  # not the 2.5 s the abandoned answer had left
+    assert backend.active == 0 and backend.max_active == 1
+
+
 def test_calls_into_the_backend_are_serialised(
     serve: Callable[[TextBackend], str], make_fixed_backend: Callable[..., Any]
 ) -> None:
