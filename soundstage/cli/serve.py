@@ -73,7 +73,7 @@ def server_accounts(
     from soundstage.store.db import open_store
     from soundstage.web.auth import is_loopback, is_wildcard
 
-    if is_wildcard(host) and not allowed_host:
+    if is_wildcard(host) and not [h for x in allowed_host for h in x.split(",") if h.strip()]:
         raise SoundstageError(
             f"--host {host} listens on every interface: name the host clients use",
             hint="add --allowed-host studio.example.com (or --allowed-host '*' to accept any)",

@@ -180,11 +180,12 @@ def is_wildcard(host: str) -> bool:
 def allowed_hosts(host: str, extra: list[str]) -> list[str]:
     """Host headers a server bound to `host` answers (DNS rebinding: a page on evil.example
     whose name resolves to 127.0.0.1 sends `Host: evil.example`, and is refused). Loopback
-    serves its usual names; a named interface its own name; `--allowed-host` adds more."""
-    names = [h.strip().lower() for h in extra if h.strip()]
-    if is_loopback(host):
+    serves its usual names; a named interface its own name; `--allowed-host` adds more (each
+    may be a comma-separated list)."""
+    names = [h.strip().lower() for x in extra for h in x.split(",") if h.strip()]
+    if is_loopback(host) or is_wildcard(host):  # every interface includes loopback
         names += ["localhost", "127.0.0.1", "[::1]", "::1"]
-    elif not is_wildcard(host):
+    else:
         names.append(host.strip().lower())
     return list(dict.fromkeys(names))
 

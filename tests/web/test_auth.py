@@ -121,7 +121,7 @@ def test_hosts_a_server_answers() -> None:
     assert not is_loopback("0.0.0.0") and not is_loopback("10.0.0.5")
     assert "localhost" in allowed_hosts("127.0.0.1", [])
     assert allowed_hosts("10.0.0.5", ["Studio.Example.com"]) == ["studio.example.com", "10.0.0.5"]
-    assert allowed_hosts("0.0.0.0", ["*"]) == ["*"]
+    assert allowed_hosts("0.0.0.0", ["*"])[0] == "*"
 
 
 def test_each_account_has_a_request_budget(settings: Settings) -> None:
@@ -140,3 +140,12 @@ def test_each_account_has_a_request_budget(settings: Settings) -> None:
         assert http.get("/v1/models", headers=other).status_code == 200  # others unaffected
         assert http.get("/healthz").status_code == 200
     engine.dispose()
+
+
+def test_allowed_hosts_may_be_comma_separated() -> None:
+    assert allowed_hosts("0.0.0.0", ["a.example, b.example", "c.example"])[:3] == [
+        "a.example",
+        "b.example",
+        "c.example",
+    ]
+    assert "127.0.0.1" in allowed_hosts("0.0.0.0", ["a.example"])  # the container's own check
