@@ -231,8 +231,11 @@ def _index(ids: list[str]) -> tuple[tuple[str, ...], np.ndarray]:
 
 
 def _sniff(path: Path, encoding: str) -> str:
-    with open(path, encoding=encoding, newline="") as handle:
-        first = handle.readline()
+    try:
+        with open(path, encoding=encoding, newline="") as handle:
+            first = handle.readline()
+    except UnicodeDecodeError as exc:  # found by benchmarks/fuzz_parsers.py
+        raise FormatError.at(path, 1, f"not {encoding} text (byte {exc.start})") from None
     return "\t" if "\t" in first else ","
 
 

@@ -237,6 +237,8 @@ def parse_fdx(data: bytes, *, source: str = "<fdx>") -> Document:
     except ET.ParseError as exc:
         where = exc.position[0] if exc.position else None
         raise FormatError.at(source, where, f"not well-formed XML: {_reason(exc)}") from None
+    except LookupError as exc:  # an unknown encoding in <?xml ...?> (benchmarks/fuzz_parsers.py)
+        raise FormatError.at(source, 1, f"unknown text encoding: {exc}") from None
     except _DoctypeFound:
         at = data.find(b"<!DOCTYPE")
         line = data[:at].count(b"\n") + 1 if at >= 0 else None
