@@ -231,3 +231,13 @@ def test_a_role_decides_the_ages_it_may_have(job: str, young: int, old: int) -> 
     from soundstage.script.write.checks import age_range
 
     assert age_range(job) == (young, old)
+
+
+def test_a_place_described_as_a_piece_of_the_script_is_refused() -> None:
+    from soundstage.script.write.checks import echoes
+    from soundstage.script.write.guided import PLACE_ABOUT_TEXT
+
+    meta = "the setting of a scene where two rival food-truck owners share one parking spot."
+    assert PLACE_ABOUT_TEXT.search(meta) and echoes(meta, TRUCKS)
+    real = "a cracked asphalt lot behind the stadium, two trucks parked nose to nose."
+    assert not PLACE_ABOUT_TEXT.search(real) and not echoes(real, TRUCKS)

@@ -147,6 +147,9 @@ PERSON_MIN = 0.05  # MiniLM cosine, after the person-noun filter: "chess prodigy
 SPEECH_CANDIDATES = 2  # speeches and action lines: the bulk of the tokens, so fewer samples
 LINES_PER_PAGE = 55  # a page is about a minute of screen time
 MIN_SPEECHES, MAX_SPEECHES = 4, 40  # a scene's speeches, whatever its page budget
+# A place described as a piece of the script ("the setting of a scene where two rival
+# food-truck owners…", the logline read back) describes nothing.
+PLACE_ABOUT_TEXT = re.compile(r"\b(scene|setting)\b", re.I)
 WINDOW = (6, 14)  # elements of the scene kept in the dialogue prompt: see Window
 MAX_MISSES = 3  # turns in a row without a usable speech end the scene (twice that before two)
 
@@ -575,6 +578,8 @@ class GuidedWriter:
                         n=3 + 2 * attempt,
                     )
                     if not ABOUT_TEXT.search(f)
+                    and not PLACE_ABOUT_TEXT.search(f)
+                    and not echoes(f, sp.logline)
                     and not spoken(f)
                     and not foreign(f)
                     and not invents_names(f, known)
