@@ -20,7 +20,8 @@ from soundstage.script.write.names import FIRST_NAMES, first_name
 # Not a place a camera can stand in ("EXT. WORLD").
 NOT_PLACES = frozenset(
     "hero heroine protagonist antagonist story scene film who that world universe place "
-    "setting life time end future past family summer winter spring autumn day night".split()
+    "setting life time end future past family summer winter spring autumn day night "
+    "character characters other others two three people everyone someone".split()
 )
 
 
