@@ -47,6 +47,14 @@ from soundstage.moderate.types import MAX_BYTES
 from soundstage.settings import Settings
 from soundstage.web.auth import install_auth, require
 from soundstage.web.bodies import Body
+from soundstage.web.schemas import (
+    PolicyInfo,
+    QueueItemHistory,
+    QueueItemOut,
+    QueueStats,
+    VerdictBatch,
+    VerdictOut,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -153,7 +161,7 @@ def moderate_router(settings: Settings) -> APIRouter:
     anyone = Depends(require())
     reviewer = Depends(require("reviewer"))
 
-    @router.get("/policies", dependencies=[anyone])
+    @router.get("/policies", dependencies=[anyone], response_model=list[PolicyInfo])
     def policies() -> list[dict[str, Any]]:
         return [
             {"name": name, "id": p.id, "description": p.description, "surfaces": list(p.surfaces)}
@@ -161,7 +169,7 @@ def moderate_router(settings: Settings) -> APIRouter:
             for p in [load_policy(spec)]
         ]
 
-    @router.post("", dependencies=[anyone])
+    @router.post("", dependencies=[anyone], response_model=VerdictOut | VerdictBatch)
     async def moderate(body: ModerateRequest) -> dict[str, Any]:
         # One short text is ~0.5 ms of numpy: answer on the event loop (a thread hop costs
         # more). Batches, long texts, the MiniLM tier and queue writes go to the thread pool.
@@ -195,7 +203,7 @@ def moderate_router(settings: Settings) -> APIRouter:
             results.append(data)
         return results[0] if body.text is not None else {"results": results}
 
-    @router.post("/reports", status_code=201)
+    @router.post("/reports", status_code=201, response_model=QueueItemOut)
     def report(body: Report, user: Principal = anyone) -> dict[str, Any]:
         size = len(body.text.encode("utf-8"))
         if size > MAX_BYTES:
@@ -211,46 +219,63 @@ def moderate_router(settings: Settings) -> APIRouter:
         )
         return dict(item.to_dict())
 
-    @router.get("/queue", dependencies=[reviewer])
+    @router.get("/queue", dependencies=[reviewer], response_model=list[QueueItemOut])
     def pending(
         limit: int = Query(50, ge=1, le=1000), surface: str | None = None
     ) -> list[dict[str, Any]]:
         return [i.to_dict() for i in run(queue().pending, limit, surface)]
 
-    @router.get("/queue/stats", dependencies=[reviewer])
+    @router.get("/queue/stats", dependencies=[reviewer], response_model=QueueStats)
     def stats() -> dict[str, Any]:
         return dict(run(queue().stats))
 
-    @router.post("/queue/claim")
+    @router.post(
+        "/queue/claim",
+        response_model=None,
+        responses={
+            200: {"model": QueueItemOut, "description": "the item now assigned to the caller"},
+            204: {"description": "nothing to review"},
+        },
+    )
     def claim(body: Claim, user: Principal = reviewer) -> Any:
         item = run(queue().claim, user.name, surface=body.surface)
         return Response(status_code=204) if item is None else item.to_dict()
 
-    @router.get("/queue/{item_id}", dependencies=[reviewer])
+    @router.get("/queue/{item_id}", dependencies=[reviewer], response_model=QueueItemHistory)
     def show(item_id: str) -> dict[str, Any]:
         q = queue()
         item = run(q.get, item_id)
         return {**item.to_dict(), "history": [e.to_dict() for e in q.history(item_id)]}
 
-    @router.post("/queue/{item_id}/release")
+    @router.post("/queue/{item_id}/release", response_model=QueueItemOut)
     def release(item_id: str, user: Principal = reviewer) -> dict[str, Any]:
         return dict(run(queue().release, item_id, user.name).to_dict())
 
-    @router.post("/queue/{item_id}/decision")
+    @router.post("/queue/{item_id}/decision", response_model=QueueItemOut)
     def decide(item_id: str, body: Decide, user: Principal = reviewer) -> dict[str, Any]:
         args = (item_id, user.name, body.decision, body.reason, body.clause)
         return dict(run(queue().decide, *args).to_dict())
 
-    @router.post("/queue/{item_id}/appeal")
+    @router.post("/queue/{item_id}/appeal", response_model=QueueItemOut)
     def appeal(item_id: str, body: Appeal, user: Principal = anyone) -> dict[str, Any]:
         return dict(run(queue().appeal, item_id, user.name, body.reason).to_dict())
 
-    @router.post("/queue/{item_id}/appeal/decision")
+    @router.post("/queue/{item_id}/appeal/decision", response_model=QueueItemOut)
     def decide_appeal(item_id: str, body: Decide, user: Principal = reviewer) -> dict[str, Any]:
         args = (item_id, user.name, body.decision, body.reason, body.clause)
         return dict(run(queue().decide_appeal, *args).to_dict())
 
-    @router.get("/queue/{item_id}/statement", dependencies=[reviewer])
+    @router.get(
+        "/queue/{item_id}/statement",
+        dependencies=[reviewer],
+        response_model=None,
+        responses={
+            200: {
+                "description": "a DSA statement of reasons (JSON; Markdown: ?format=markdown)",
+                "content": {"application/json": {}, "text/markdown": {}},
+            }
+        },
+    )
     def statement(item_id: str, format: str = Query("json", pattern="^(json|markdown)$")) -> Any:
         from soundstage.moderate.reasons import render_markdown
 

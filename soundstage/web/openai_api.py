@@ -37,6 +37,7 @@ from soundstage.errors import BackendError, BackendUnavailable, SamplingError, S
 from soundstage.web.auth import install_auth, require
 from soundstage.web.bodies import Body
 from soundstage.web.errors import install_error_handlers
+from soundstage.web.schemas import ChatCompletion, Health, ModelCard, ModelList, TextCompletion
 
 __all__ = [
     "BackendRunner",
@@ -345,22 +346,27 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
                 400, "n must be 1: this server returns one choice per request", param="n"
             )
 
-    @router.get("/healthz")
+    @router.get("/healthz", response_model=Health)
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "model": backend.model}
 
     model_user = [Depends(require("writer", "composer"))]
 
-    @router.get("/v1/models", dependencies=model_user)
+    @router.get("/v1/models", dependencies=model_user, response_model=ModelList)
     async def list_models() -> dict[str, Any]:
         return {"object": "list", "data": [model_card()]}
 
-    @router.get("/v1/models/{model_id:path}", dependencies=model_user)
+    @router.get("/v1/models/{model_id:path}", dependencies=model_user, response_model=ModelCard)
     async def get_model(model_id: str) -> dict[str, Any]:
         check_model(model_id)
         return model_card()
 
-    @router.post("/v1/completions", response_model=None, dependencies=model_user)
+    @router.post(
+        "/v1/completions",
+        response_model=None,
+        dependencies=model_user,
+        responses={200: {"model": TextCompletion, "description": "or server-sent events"}},
+    )
     async def completions(body: CompletionRequest, request: Request) -> Response | dict[str, Any]:
         check_model(body.model)
         check_n(body.n)
@@ -377,7 +383,12 @@ def openai_router(backend: TextBackend, runner: BackendRunner | None = None) -> 
         choice = {"index": 0, "text": result.text, "logprobs": None}
         return _final("cmpl", "text_completion", backend.model, choice, result)
 
-    @router.post("/v1/chat/completions", response_model=None, dependencies=model_user)
+    @router.post(
+        "/v1/chat/completions",
+        response_model=None,
+        dependencies=model_user,
+        responses={200: {"model": ChatCompletion, "description": "or server-sent events"}},
+    )
     async def chat_completions(body: ChatRequest, request: Request) -> Response | dict[str, Any]:
         check_model(body.model)
         check_n(body.n)

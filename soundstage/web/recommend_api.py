@@ -34,6 +34,7 @@ from soundstage.recommend.service import (
 from soundstage.web.auth import DEFAULT_PER_MINUTE, install_auth, require
 from soundstage.web.bodies import Body
 from soundstage.web.errors import install_error_handlers
+from soundstage.web.schemas import RecActive, RecAdded, RecAnswer, RecEvents, RecModels
 
 __all__ = ["app_from_env", "create_recommend_app", "recommend_router"]
 
@@ -71,14 +72,14 @@ def recommend_router(registry: Registry, events: EventLog | None = None) -> APIR
     analyst = [Depends(require("analyst"))]
     admin = [Depends(require("admin"))]
 
-    @router.get("/models", dependencies=analyst)
+    @router.get("/models", dependencies=analyst, response_model=RecModels)
     async def models() -> dict[str, Any]:
         return {
             "active": registry.active(),
             "versions": [registry.card(v) for v in registry.versions()],
         }
 
-    @router.put("/models/active", dependencies=admin)
+    @router.put("/models/active", dependencies=admin, response_model=RecActive)
     async def activate(body: Activate) -> dict[str, Any]:
         try:
             loaded = served.switch(body.version)
@@ -86,7 +87,7 @@ def recommend_router(registry: Registry, events: EventLog | None = None) -> APIR
             raise HTTPException(404, str(exc)) from None
         return {"active": loaded.version, "model": loaded.model.name}
 
-    @router.post("/items", dependencies=admin)
+    @router.post("/items", dependencies=admin, response_model=RecAdded)
     def new_items(items: list[NewItem]) -> dict[str, Any]:
         # Sync on purpose: embedding text takes tens of milliseconds, keep it off the loop.
         from soundstage.recommend.content import item_text, shared_embedder
@@ -100,7 +101,7 @@ def recommend_router(registry: Registry, events: EventLog | None = None) -> APIR
             raise HTTPException(400, str(exc)) from None
         return {"added": added, "version": current.version}
 
-    @router.post("/{user_id}/events", dependencies=analyst)
+    @router.post("/{user_id}/events", dependencies=analyst, response_model=RecEvents)
     def post_events(user_id: str, body: Events) -> dict[str, Any]:
         # Sync: a database write and a history rebuild, off the event loop.
         current = bundle()
@@ -110,7 +111,12 @@ def recommend_router(registry: Registry, events: EventLog | None = None) -> APIR
             raise HTTPException(400, str(exc)) from None
         return {"user_id": user_id, "history": size, "version": current.version}
 
-    @router.get("/{user_id}", dependencies=analyst)
+    @router.get(
+        "/{user_id}",
+        dependencies=analyst,
+        response_class=Response,
+        responses={200: {"model": RecAnswer, "content": {"application/json": {}}}},
+    )
     async def recommendations(
         user_id: str,
         n: int = Query(10, ge=1, le=MAX_N),
