@@ -32,3 +32,21 @@ def test_inputs_the_fuzzer_found(tmp_path: Path) -> None:
         read_csv(log)
     with pytest.raises(SoundstageError, match="unknown text encoding"):
         parse_fdx(b"<?xml version='1.0' encoding='TF-8'?>\n<FinalDraft/>")
+
+
+# 88 bytes that made symusic 0.5 segfault (a note event whose data bytes are >= 0x80).
+CRASHER = (
+    "4d546864000000060001000101e04d54726b0000003d00ff03057069616e6f00c00000903c508360803c50"
+    "eb6f9f9d9fa512aca281eb9f9d9fa512aca2816f00903e508360803e50009050836080405000904150836080"
+    "41"
+)
+
+
+def test_a_midi_file_that_crashed_symusic_is_a_one_line_error(tmp_path: Path) -> None:
+    """The whole process died on this file; the event stream is now checked first."""
+    from soundstage.music.midi_io import read_midi
+
+    midi = tmp_path / "crash.mid"
+    midi.write_bytes(bytes.fromhex(CRASHER))
+    with pytest.raises(SoundstageError, match="track 1: a channel event with missing or bad"):
+        read_midi(midi)

@@ -149,11 +149,77 @@ def check_chunks(data: bytes) -> str | None:
         length = int.from_bytes(data[pos + 4 : pos + 8], "big")
         if pos + 8 + length > len(data):
             return f"truncated MIDI: chunk at byte {pos} needs {length} bytes, file ends early"
-        found += data[pos : pos + 4] == b"MTrk"
+        if data[pos : pos + 4] == b"MTrk":
+            found += 1
+            problem = check_events(data, pos + 8, pos + 8 + length)
+            if problem:
+                return f"track {found}: {problem}"
         pos += 8 + length
     if found < ntracks:
         return f"truncated MIDI: header declares {ntracks} tracks, file holds {found}"
     return None
+
+
+# Data bytes after a channel status: note off/on, key pressure, control, program, channel
+# pressure, pitch bend (by the status's high nibble).
+_DATA_BYTES = {0x8: 2, 0x9: 2, 0xA: 2, 0xB: 2, 0xC: 1, 0xD: 1, 0xE: 2}
+
+
+def check_events(data: bytes, pos: int, end: int) -> str | None:
+    """Why the events of a track chunk (`data[pos:end]`) are not well-formed, or None.
+
+    symusic 0.5 crashes the process (a segfault, not an exception) on some malformed event
+    streams (found by benchmarks/fuzz_parsers.py), so every event is walked here first:
+    delta times, status bytes, data bytes below 0x80, meta and sysex lengths within the chunk.
+    """
+    running: int | None = None
+    while pos < end:
+        pos = _vlq_end(data, pos, end)
+        if pos < 0:
+            return "a delta time runs past the track"
+        if pos >= end:
+            return "the track ends after a delta time"
+        status = data[pos]
+        if status == 0xFF or status in (0xF0, 0xF7):
+            pos += 2 if status == 0xFF else 1
+            if pos > end:
+                return "a meta event runs past the track"
+            start = pos
+            pos = _vlq_end(data, pos, end)
+            if pos < 0:
+                return "an event length runs past the track"
+            pos += _vlq_value(data, start, pos)
+            if pos > end:
+                return "a meta or sysex event runs past the track"
+            continue
+        if status >= 0x80:
+            if status >= 0xF0:
+                return f"status byte {status:#04x} is not allowed in a MIDI file"
+            running, pos = status, pos + 1
+        elif running is None:
+            return "a data byte before any status (running status without a status)"
+        count = _DATA_BYTES[running >> 4]
+        if pos + count > end or any(b >= 0x80 for b in data[pos : pos + count]):
+            return "a channel event with missing or bad data bytes"
+        pos += count
+    return None
+
+
+def _vlq_end(data: bytes, pos: int, end: int) -> int:
+    """Where the variable-length quantity at `pos` ends (at most 4 bytes), or -1."""
+    for i in range(4):
+        if pos + i >= end:
+            return -1
+        if data[pos + i] < 0x80:
+            return pos + i + 1
+    return -1
+
+
+def _vlq_value(data: bytes, start: int, stop: int) -> int:
+    value = 0
+    for b in data[start:stop]:
+        value = (value << 7) | (b & 0x7F)
+    return value
 
 
 def write_midi(piece: Piece, path: Path | str) -> Path:
