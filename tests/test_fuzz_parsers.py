@@ -30,6 +30,11 @@ def test_inputs_the_fuzzer_found(tmp_path: Path) -> None:
     log.write_bytes(b"user_id,item_id\n\xdb\xe3,1\n")
     with pytest.raises(SoundstageError, match="log.csv:1: not utf-8 text"):
         read_csv(log)
+    from soundstage.moderate.policy import parse_policy
+
+    for yaml_text in ("?", "toxicity:\n  1: 0.5\n"):
+        with pytest.raises(SoundstageError, match="keys must be text"):
+            parse_policy(yaml_text, "p.yaml", yaml=True)
     with pytest.raises(SoundstageError, match="unknown text encoding"):
         parse_fdx(b"<?xml version='1.0' encoding='TF-8'?>\n<FinalDraft/>")
 

@@ -235,7 +235,27 @@ def _read_yaml(text: str, source: str) -> dict[str, Any]:
         raise FormatError.at(Path(source), line, f"not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise FormatError.at(Path(source), 1, "a policy must be a mapping")
+    bad = _non_text_key(data)
+    if bad is not None:  # YAML allows `? ` keys, numbers, null: TOML never does (fuzzer)
+        raise FormatError.at(Path(source), None, f"a policy's keys must be text, not {bad!r}")
     return data
+
+
+def _non_text_key(value: Any) -> Any:
+    """The first key of a mapping inside `value` that is not a string (None if every one is)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return key if key is not None else "null"
+            found = _non_text_key(item)
+            if found is not None:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            found = _non_text_key(item)
+            if found is not None:
+                return found
+    return None
 
 
 def _line_of(lines: list[str], key: str, table: str = "") -> int | None:
