@@ -241,3 +241,20 @@ def test_a_place_described_as_a_piece_of_the_script_is_refused() -> None:
     assert PLACE_ABOUT_TEXT.search(meta) and echoes(meta, TRUCKS)
     real = "a cracked asphalt lot behind the stadium, two trucks parked nose to nose."
     assert not PLACE_ABOUT_TEXT.search(real) and not echoes(real, TRUCKS)
+
+
+@pytest.mark.parametrize(
+    ("speech", "reported"),
+    [
+        ("You have a food allergy, she added.", True),
+        ("The alien, he says, you're an astronaut.", True),
+        ("The food, I don't have, they say.", True),
+        ("Well, Mom says you can stay.", False),
+        ("If you go, she says you can never come back.", False),
+        ("You said you would come.", False),
+    ],
+)
+def test_reported_speech_is_prose_not_a_line(speech: str, reported: bool) -> None:
+    from soundstage.script.write.checks import narrates
+
+    assert narrates(speech) is reported

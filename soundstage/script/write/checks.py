@@ -193,10 +193,18 @@ NARRATION = re.compile(
 )
 
 
+# A speech tag, the mark of reported speech in prose: "You have a food allergy, she added."
+SPEECH_TAG = re.compile(
+    r", (he|she|they) (say|says|said|adds|added|asks|asked|replies|replied|"
+    r"whispers|whispered|shouts|shouted)(\b[^,;]{0,20}[.!?]?$|,)"
+)
+
+
 def narrates(speech: str) -> bool:
     """A speech that is prose narration ("She stood there, staring at the lighthouse"):
-    third person, past tense, at the start."""
-    return NARRATION.match(speech) is not None
+    third person, past tense, at the start; or a line of reported speech, which ends in its
+    speech tag ("You have a food allergy, she added.")."""
+    return NARRATION.match(speech) is not None or SPEECH_TAG.search(speech) is not None
 
 
 def good_action(action: str, known: set[str]) -> bool:
