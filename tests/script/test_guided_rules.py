@@ -258,3 +258,13 @@ def test_reported_speech_is_prose_not_a_line(speech: str, reported: bool) -> Non
     from soundstage.script.write.checks import narrates
 
     assert narrates(speech) is reported
+
+
+def test_a_speech_that_narrates_the_cast_is_refused() -> None:
+    from soundstage.script.write.checks import tells_of
+
+    cast = {"Lena", "Abena"}
+    assert tells_of("Lena looked up at her nurse, a kind-faced woman.", cast)
+    assert tells_of("Abena smiled to herself.", cast)
+    assert not tells_of("Dad called. He wants the records.", cast)  # not one of the cast
+    assert not tells_of("Lena, look at this.", cast)

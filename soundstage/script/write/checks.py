@@ -200,6 +200,19 @@ SPEECH_TAG = re.compile(
 )
 
 
+PAST_LEAD = re.compile(
+    r"^([A-Z][a-z]+) (\w+ed|was|were|had|could|knew|felt|stood|saw|thought|said|took|made|"
+    r"began|came|went|seemed|put|sat|smiled|looked)\b"
+)
+
+
+def tells_of(speech: str, cast: set[str]) -> bool:
+    """A speech that narrates one of the cast in the past tense ("Lena looked up at her
+    nurse, a kind-faced woman."): prose about the scene, not a line spoken in it."""
+    lead = PAST_LEAD.match(speech)
+    return lead is not None and lead.group(1) in cast
+
+
 def narrates(speech: str) -> bool:
     """A speech that is prose narration ("She stood there, staring at the lighthouse"):
     third person, past tense, at the start; or a line of reported speech, which ends in its

@@ -69,6 +69,7 @@ from soundstage.script.write.checks import (
     shouts,
     singular,
     spoken,
+    tells_of,
 )
 from soundstage.script.write.dialogue import content
 from soundstage.script.write.names import draw_name, first_name
@@ -624,6 +625,7 @@ class GuidedWriter:
         present = [sp.character(c) for c in scene.characters] or sp.characters[:2]
         user = self.scene_prompt(sp, scene)
         known = known_words(sp)
+        cast = {first_name(c.name) for c in sp.characters}
         # Speeches that read the prompt back: a character sheet ("Jabari wants to eat two …"),
         # the logline, the system prompt ("You are an award-winning screenwriter.").
         sheets = [c.description for c in sp.characters] + [sp.logline, SYSTEM]
@@ -693,6 +695,7 @@ class GuidedWriter:
                     and not names_self(f, speaker)
                     and not same_opening(f, speaker, lines)
                     and not narrates(f)
+                    and not tells_of(f, cast)
                     and not shouts(f)
                     and not foreign(f)
                     and not listy(f)
