@@ -268,3 +268,8 @@ def test_a_speech_that_narrates_the_cast_is_refused() -> None:
     assert tells_of("Abena smiled to herself.", cast)
     assert not tells_of("Dad called. He wants the records.", cast)  # not one of the cast
     assert not tells_of("Lena, look at this.", cast)
+
+
+def test_an_instruction_read_back_is_no_action() -> None:
+    assert not good_action("Describe Abena's day, with all her thoughts.", set())
+    assert good_action("Abena slams the ledger shut.", {"abena"})

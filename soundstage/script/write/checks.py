@@ -225,6 +225,7 @@ def good_action(action: str, known: set[str]) -> bool:
     past tense, and no person or place the story does not have."""
     return not (
         shouts(action)
+        or PROMPT_LEAD.match(action) is not None
         or quotes(action)
         or spoken(action)
         or ABOUT_TEXT.search(action)
@@ -270,6 +271,10 @@ def invents_names(text: str, known: set[str]) -> bool:
         if word in FIRST_NAMES or (vocab and w not in vocab):  # "Gina hands over …"
             return True
     return False
+
+
+# An instruction read back as if it were action ("Describe Abena's day, with all her thoughts.").
+PROMPT_LEAD = re.compile(r"^(Describe|Write|Use|Create|Answer|Imagine|Include|Show us)\b")
 
 
 def quotes(text: str) -> bool:

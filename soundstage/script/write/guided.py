@@ -751,6 +751,8 @@ class GuidedWriter:
         (`avoid`). Sampled freely first; when every candidate is rejected, once more with
         more candidates as "`who` …": a name to start from keeps a small model in the third
         person and the present tense ("Ahmed turns to the window.")."""
+        # What the prompt tells (logline, direction, the cast), not what the scene is to show.
+        told = [p for p in user.split("\n\n") if not p.startswith("Write scene")]
         for attempt in range(2):
             lead = f"{who}" if attempt else ""
             found = self.ask(
@@ -770,6 +772,7 @@ class GuidedWriter:
                 if good_action(a, known)
                 and not over_rating(a, rating)
                 and not (avoid and echoes(a, " ".join(avoid)))
+                and not reads_back(a, told)  # "Tone, sincere and heartfelt, no irony."
             ]
             if found:
                 return self._pick(found, about, avoid, words=(6, 30))
