@@ -19,6 +19,7 @@ no wheel that installs here without a 6-minute compile (see the model card).
 
 from __future__ import annotations
 
+import collections
 import functools
 import importlib.util
 import json
@@ -173,6 +174,17 @@ def _convert(gguf: Path, into: Path) -> None:
 
 
 @dataclass
+class _State:
+    """Where a batch of samples stands during decoding (see Runtime._decode)."""
+
+    prompt_tokens: int
+    texts: list[str]
+    counts: list[int]
+    finish: list[FinishReason]
+    done: list[bool]
+
+
+@dataclass
 class Sample:
     text: str
     finish_reason: FinishReason
@@ -251,6 +263,39 @@ class Runtime:
     def _sample(
         self, prompt: str, n: int, sampling: Sampling, pattern: str | None, penalty_window: int
     ) -> list[Sample]:
+        # _decode yields one state object, updated in place: run it to the end.
+        (state,) = collections.deque(self._decode(prompt, n, sampling, pattern, penalty_window), 1)
+        return [
+            Sample(t, f, state.prompt_tokens, c)
+            for t, f, c in zip(state.texts, state.finish, state.counts, strict=True)
+        ]
+
+    def stream(self, prompt: str, sampling: Sampling) -> Iterator[Chunk]:
+        """One sample, a chunk per token as it is decoded (the final chunk carries the finish
+        reason and token counts). Text that could still turn out to be the start of a stop
+        string is held back until it cannot. Closing the iterator (a client that went away)
+        stops decoding at once and frees the model."""
+        hold = max((len(s) for s in sampling.stop), default=1) - 1
+        sent = 0
+        with self.lock, self.torch.inference_mode():
+            state: _State | None = None
+            for state in self._decode(prompt, 1, sampling, None, 0):
+                text = state.texts[0]
+                upto = len(text) if state.done[0] else max(sent, len(text) - hold)
+                if upto > sent:
+                    yield Chunk(text[sent:upto])
+                    sent = upto
+            assert state is not None
+            rest = state.texts[0][sent:]
+            if rest:
+                yield Chunk(rest)
+            yield Chunk("", state.finish[0], state.prompt_tokens, state.counts[0])
+
+    def _decode(
+        self, prompt: str, n: int, sampling: Sampling, pattern: str | None, penalty_window: int
+    ) -> Iterator[_State]:
+        """Decode `n` samples as one batch, yielding the state after the prompt and after
+        every step (callers hold the lock and inference mode)."""
         import regex
 
         torch = self.torch
@@ -267,10 +312,9 @@ class Runtime:
         logits = last.unsqueeze(0).repeat(n, 1)
         gen = torch.Generator().manual_seed(sampling.seed if sampling.seed is not None else 0)
         compiled = regex.compile(pattern, regex.DOTALL) if pattern else None
-        texts = [""] * n
-        counts = [0] * n
-        finish: list[FinishReason] = ["length"] * n
-        done = [False] * n
+        state = _State(len(ids), [""] * n, [0] * n, ["length"] * n, [False] * n)
+        texts, counts, finish, done = state.texts, state.counts, state.finish, state.done
+        yield state
         # Repetition penalty (CTRL's, as in transformers): tokens already in the answer, or in
         # the prompt's last `penalty_window` tokens, are less likely. Small models otherwise
         # copy their context back, line after line.
@@ -293,9 +337,10 @@ class Runtime:
                 if cut is not None:
                     texts[row], done[row], finish[row] = texts[row][:cut], True, "stop"
             if all(done):
-                break
+                yield state
+                return
             logits = self.model(torch.tensor([[max(t, 0)] for t in chosen]), cache)
-        return [Sample(t, f, len(ids), c) for t, f, c in zip(texts, finish, counts, strict=True)]
+            yield state
 
     def _penalise(self, logits: Any, seen: list[set[int]]) -> Any:
         if self.repetition_penalty == 1.0:
@@ -456,9 +501,7 @@ class LocalBackend(TextBackend):
         return int(self.runtime.model.config.max_positions), False
 
     def _stream(self, prompt: str, sampling: Sampling) -> Iterator[Chunk]:
-        (done,) = self.sample(prompt, 1, sampling)
-        yield Chunk(done.text)
-        yield Chunk("", done.finish_reason, done.prompt_tokens, done.completion_tokens)
+        return self.runtime.stream(prompt, sampling)
 
     def chat_stream(self, messages: Sequence[Message], sampling: Sampling) -> Iterator[Chunk]:
         return self._stream(chatml(messages), sampling)

@@ -61,6 +61,28 @@ def test_same_seed_same_text_and_prefix_cache_does_not_change_results(local) -> 
     assert [x.text for x in a] == [x.text for x in b]
 
 
+def test_the_local_backend_streams_token_by_token(local) -> None:  # type: ignore[no-untyped-def]
+    sampling = Sampling(max_tokens=20, temperature=0.8, seed=7)
+    chunks = list(local.stream("The lighthouse keeper said", **vars(sampling)))
+    assert len(chunks) > 5 and chunks[-1].finish_reason is not None
+    (whole,) = local.sample("The lighthouse keeper said", 1, sampling)
+    assert "".join(c.text for c in chunks) == whole.text  # the same sample, in pieces
+    assert chunks[-1].completion_tokens == whole.completion_tokens
+    # a stop string is never sent, not even its first half
+    stopped = Sampling(max_tokens=30, temperature=0.8, seed=7, stop=(" the",))
+    text = "".join(c.text for c in local.stream("The lighthouse keeper said", **vars(stopped)))
+    assert (
+        " the" not in text
+        and text == local.sample("The lighthouse keeper said", 1, stopped)[0].text
+    )
+    # closing the stream early frees the model for the next caller at once
+    early = local.stream("The lighthouse keeper said", max_tokens=200, seed=1)
+    next(early)
+    early.close()
+    assert local.runtime.lock.acquire(timeout=1)
+    local.runtime.lock.release()
+
+
 def test_guided_plan_tells_the_loglines_story(local) -> None:  # type: ignore[no-untyped-def]
     writer = GuidedWriter(local)
     sp = writer.plan(LOGLINE, check_controls(Controls(genre="thriller", minutes=3)), seed=1)
