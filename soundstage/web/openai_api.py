@@ -25,7 +25,6 @@ from dataclasses import asdict
 from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
@@ -228,13 +227,6 @@ class BackendRunner:
         self.backend = backend
         self._lock = threading.Lock()
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await run_in_threadpool(self._locked, fn, *args)
-
-    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
-        with self._lock:
-            return fn(*args)
-
     async def stream(self, make: Callable[[], Iterator[Chunk]]) -> AsyncGenerator[Chunk, None]:
         """Drive `make()`'s iterator in a worker thread, handing chunks over as they come.
 
@@ -411,42 +403,29 @@ def fit_prompt(backend: TextBackend, prompt: str, max_tokens: int) -> str:
     """The prompt as the model can take it, checked before tokenizing (tokenizing 50 MB of
     text to read its last block cost 10 GB): a sliding model gets the tail it would read
     anyway; a fixed-window one a 413 when the text cannot fit. max_tokens must fit too."""
-    window = backend.window()
-    if window is None:
+    limit = _text_limit(backend, max_tokens)
+    if limit is None or len(prompt) <= limit[0]:
         return prompt
-    tokens, slides = window
-    _check_max_tokens(backend, max_tokens, tokens, slides)
-    limit = tokens * CHARS_PER_TOKEN
-    if len(prompt) <= limit:
-        return prompt
-    if slides:
-        return prompt[-limit:]
-    raise OpenAIError(
-        413,
-        f"prompt is {len(prompt):,} characters; {backend.model} reads at most {tokens:,} tokens",
-        param="prompt",
-        code="context_length_exceeded",
-    )
+    if limit[1]:
+        return prompt[-limit[0] :]
+    raise _too_long(backend, "prompt is", len(prompt), "prompt")
 
 
 def fit_messages(backend: TextBackend, messages: list[Message], max_tokens: int) -> None:
     """A chat must fit as it is (no message is cut): 413 when it cannot, before tokenizing."""
+    limit = _text_limit(backend, max_tokens)
+    size = sum(len(m.content) for m in messages)
+    if limit is not None and size > limit[0]:
+        raise _too_long(backend, "messages are", size, "messages")
+
+
+def _text_limit(backend: TextBackend, max_tokens: int) -> tuple[int, bool] | None:
+    """(characters of text the model can take, whether it slides), after checking that
+    `max_tokens` fits; None when the backend does not know its window."""
     window = backend.window()
     if window is None:
-        return
+        return None
     tokens, slides = window
-    _check_max_tokens(backend, max_tokens, tokens, slides)
-    size = sum(len(m.content) for m in messages)
-    if size > tokens * CHARS_PER_TOKEN:
-        raise OpenAIError(
-            413,
-            f"messages are {size:,} characters; {backend.model} reads at most {tokens:,} tokens",
-            param="messages",
-            code="context_length_exceeded",
-        )
-
-
-def _check_max_tokens(backend: TextBackend, max_tokens: int, tokens: int, slides: bool) -> None:
     cap = MAX_SLIDING_TOKENS if slides else tokens
     if max_tokens > cap:
         raise OpenAIError(
@@ -454,6 +433,18 @@ def _check_max_tokens(backend: TextBackend, max_tokens: int, tokens: int, slides
             f"max_tokens is {max_tokens:,}; {backend.model} writes at most {cap:,} per request",
             param="max_tokens",
         )
+    return tokens * CHARS_PER_TOKEN, slides
+
+
+def _too_long(backend: TextBackend, what: str, size: int, param: str) -> OpenAIError:
+    window = backend.window()
+    tokens = window[0] if window else 0
+    return OpenAIError(
+        413,
+        f"{what} {size:,} characters; {backend.model} reads at most {tokens:,} tokens",
+        param=param,
+        code="context_length_exceeded",
+    )
 
 
 def create_openai_app(backend: TextBackend, accounts: Accounts | None) -> FastAPI:
