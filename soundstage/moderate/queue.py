@@ -64,6 +64,10 @@ class QueueError(SoundstageError, ValueError):
     """A review-queue request that cannot be carried out: unknown item, wrong reviewer, ..."""
 
 
+class TextTooLarge(QueueError):
+    """A text over MAX_BYTES: the web app answers 413."""
+
+
 @dataclass(frozen=True)
 class QueueItem:
     """One row of `mod_items`, with the verdict parsed back into a `Verdict`."""
@@ -251,7 +255,7 @@ class ReviewQueue:
             raise QueueError("a report needs the reported text (its hash identifies it)")
         size = len(text.encode("utf-8", "surrogatepass"))
         if size > MAX_BYTES:
-            raise QueueError(f"the reported text is {size:,} bytes; at most {MAX_BYTES:,} (1 MiB)")
+            raise TextTooLarge(f"text is {size:,} bytes; at most {MAX_BYTES:,} (1 MiB)")
         digest = text_sha256(text)
         actor = f"user:{reporter}"
 

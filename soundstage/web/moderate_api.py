@@ -43,7 +43,6 @@ from soundstage.accounts import Accounts, Principal
 from soundstage.errors import SoundstageError
 from soundstage.moderate.policy import builtin_policies, load_policy
 from soundstage.moderate.service import Moderator, TextError
-from soundstage.moderate.types import MAX_BYTES
 from soundstage.settings import Settings
 from soundstage.web.auth import install_auth, require
 from soundstage.web.bodies import Body
@@ -150,12 +149,13 @@ def moderate_router(settings: Settings) -> APIRouter:
         return ReviewQueue(engine[0], lease=timedelta(minutes=settings.claim_lease_minutes))
 
     def run(action: Any, *args: Any, **kwargs: Any) -> Any:
-        from soundstage.moderate.queue import QueueError
+        from soundstage.moderate.queue import QueueError, TextTooLarge
 
         try:
             return action(*args, **kwargs)
         except QueueError as exc:
             status = 404 if exc.message.startswith("no moderation item") else 409
+            status = 413 if isinstance(exc, TextTooLarge) else status
             raise HTTPException(status, exc.message) from None
 
     anyone = Depends(require())
@@ -205,9 +205,6 @@ def moderate_router(settings: Settings) -> APIRouter:
 
     @router.post("/reports", status_code=201, response_model=QueueItemOut)
     def report(body: Report, user: Principal = anyone) -> dict[str, Any]:
-        size = len(body.text.encode("utf-8"))
-        if size > MAX_BYTES:
-            raise HTTPException(413, f"text is {size:,} bytes; at most {MAX_BYTES:,} (1 MiB)")
         item = run(
             queue().report,
             body.content_id,
