@@ -321,8 +321,8 @@ def fold_in(bundle: Bundle, events: dict[str, list[str]]) -> int:
 class Served:
     """The active bundle, reloaded when the registry's ACTIVE file changes (thread-safe).
 
-    With an `EventLog`, events posted to any server process are folded into the bundle
-    every SYNC_SECONDS at most (all of them again after a reload: a history is a set)."""
+    With an `EventLog`, events posted to any server process are folded into the bundle by
+    `sync()` when `sync_due()` (all of them again after a reload: a history is a set)."""
 
     def __init__(self, registry: Registry, events: EventLog | None = None) -> None:
         self.registry = registry
@@ -345,9 +345,12 @@ class Served:
                     self._bundle = self.registry.load()
                     self._stamp = stamp
                     self._seen, self._synced = 0, 0.0
-        if self.events is not None and time.monotonic() - self._synced > SYNC_SECONDS:
-            self.sync()
         return self._bundle
+
+    def sync_due(self) -> bool:
+        """Whether events may be waiting: the last sync is SYNC_SECONDS old (or never ran).
+        The caller runs `sync()`, off the event loop: it reads the database."""
+        return self.events is not None and time.monotonic() - self._synced > SYNC_SECONDS
 
     def sync(self) -> int:
         """Fold in the events written since the last sync (by any process); how many."""

@@ -18,6 +18,7 @@ import os
 from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 
 from soundstage.accounts import Accounts
@@ -64,10 +65,19 @@ def recommend_router(registry: Registry, events: EventLog | None = None) -> APIR
     served = Served(registry, events)
 
     def bundle() -> Any:
+        """The served bundle with the events stored since the last sync (blocking: sync routes
+        call it; the async one goes through `fresh_bundle`)."""
         try:
-            return served.get()
+            current = served.get()
         except RecommendError as exc:
             raise HTTPException(503, str(exc)) from None
+        if served.sync_due():
+            served.sync()
+        return current
+
+    async def fresh_bundle() -> Any:
+        """`bundle()` without blocking the event loop on a due sync's database read."""
+        return await run_in_threadpool(bundle) if served.sync_due() else bundle()
 
     analyst = [Depends(require("analyst"))]
     admin = [Depends(require("admin"))]
@@ -124,7 +134,7 @@ def recommend_router(registry: Registry, events: EventLog | None = None) -> APIR
         exclude_seen: bool = True,
         diversity: float = Query(0.0, ge=0.0, le=1.0),
     ) -> Response:
-        current = bundle()
+        current = await fresh_bundle()
         try:
             answer = recommend_for(
                 current, user_id, n, kind=kind, exclude_seen=exclude_seen, diversity=diversity
