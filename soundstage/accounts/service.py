@@ -105,6 +105,11 @@ class Accounts:
                 out.append((self._principal(s, user), user.disabled, live))
             return out
 
+    def exist(self) -> bool:
+        """Whether there is any account at all (one query, for a server's start)."""
+        with translate_errors(self.engine, "cannot read users from"), Session(self.engine) as s:
+            return s.scalar(select(User.id).limit(1)) is not None
+
     def get(self, name: str) -> Principal:
         with translate_errors(self.engine, "cannot read users from"), Session(self.engine) as s:
             return self._principal(s, self._user(s, name))

@@ -99,7 +99,7 @@ def announce_auth(accounts: Accounts | None) -> None:
             "this machine only",
             highlight=False,
         )
-    elif not accounts.users():
+    elif not accounts.exist():
         console_err.print(
             "[yellow]no accounts yet[/]: every request but /healthz will be refused; "
             "create one: soundstage users add NAME --role admin",

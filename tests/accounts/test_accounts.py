@@ -19,6 +19,7 @@ def accounts(engine: Engine) -> Accounts:
 
 def test_a_user_gets_roles_and_a_token_that_signs_them_in(accounts: Accounts) -> None:
     issued = accounts.add("Alice", ["reviewer", "writer", "reviewer"])
+    assert accounts.exist()
     assert issued.user == "alice" and issued.token.startswith("sst_")
     who = accounts.authenticate(issued.token)
     assert (who.name, who.roles, who.token_id) == ("alice", ("writer", "reviewer"), issued.id)
@@ -47,7 +48,7 @@ def test_unknown_roles_and_empty_role_lists_are_refused(accounts: Accounts) -> N
     assert err.value.hint is not None and "analyst" in err.value.hint
     with pytest.raises(AccountError, match="at least one role"):
         accounts.add("bo", [])
-    assert accounts.users() == []  # nothing half-written
+    assert accounts.users() == [] and not accounts.exist()  # nothing half-written
 
 
 @pytest.mark.parametrize("token", ["", "Bearer x", "sst_", "sst_abc_def", "sst_0123456789ab"])
