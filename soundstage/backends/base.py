@@ -13,7 +13,7 @@ same bad values with the same message.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -169,19 +169,7 @@ class TextBackend(abc.ABC):
         return self._drain(self.chat_stream(messages, sampling))
 
     def _drain(self, chunks: Iterator[Chunk]) -> Completion:
-        """Join a stream into one Completion; usage and finish reason come from the last chunk."""
-        parts: list[str] = []
-        last = Chunk("", "length", 0, 0)
-        for chunk in chunks:
-            parts.append(chunk.text)
-            last = chunk
-        return Completion(
-            text="".join(parts),
-            finish_reason=last.finish_reason or "length",
-            prompt_tokens=last.prompt_tokens or 0,
-            completion_tokens=last.completion_tokens or 0,
-            model=self.model,
-        )
+        return join_chunks(chunks, self.model)
 
     def close(self) -> None:  # noqa: B027  optional hook, not abstract
         """Release connections or memory. Safe to call twice."""
@@ -223,3 +211,19 @@ def render_chat(messages: Sequence[Message]) -> tuple[str, tuple[str, ...]]:
             lines.append(f"{message.role.upper()}:\n{message.content.strip()}\n\n")
     lines.append("ASSISTANT:\n")
     return "".join(lines), ("\nUSER:", "\n\nUSER")
+
+
+def join_chunks(chunks: Iterable[Chunk], model: str) -> Completion:
+    """Join a stream into one Completion; usage and finish reason come from the last chunk."""
+    parts: list[str] = []
+    last = Chunk("", "length", 0, 0)
+    for chunk in chunks:
+        parts.append(chunk.text)
+        last = chunk
+    return Completion(
+        text="".join(parts),
+        finish_reason=last.finish_reason or "length",
+        prompt_tokens=last.prompt_tokens or 0,
+        completion_tokens=last.completion_tokens or 0,
+        model=model,
+    )

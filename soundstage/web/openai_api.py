@@ -278,21 +278,10 @@ async def finish_unless_gone(
     stop generating (the worker thread stops at its next token and frees the model),
     instead of holding the model for a 3-minute answer nobody will read. 499 (nginx's
     "client closed request") is what the access log then shows."""
-    from soundstage.backends.base import Completion
+    from soundstage.backends.base import join_chunks
 
     async def join() -> Completion:
-        parts: list[str] = []
-        last = Chunk("", "length", 0, 0)
-        async for chunk in chunks:
-            parts.append(chunk.text)
-            last = chunk
-        return Completion(
-            "".join(parts),
-            last.finish_reason or "length",
-            last.prompt_tokens or 0,
-            last.completion_tokens or 0,
-            model,
-        )
+        return join_chunks([chunk async for chunk in chunks], model)
 
     task = asyncio.ensure_future(join())
     try:
