@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 
 from fastapi import FastAPI
+from sqlalchemy import Engine
 
 from soundstage.accounts import Accounts
 from soundstage.backends import TextBackend, load_backend
@@ -18,6 +19,7 @@ from soundstage.settings import Settings, load_settings
 from soundstage.web.auth import install_auth
 from soundstage.web.moderate_api import moderate_router
 from soundstage.web.openai_api import create_openai_app
+from soundstage.web.studio import install_studio
 
 __all__ = ["create_app"]
 
@@ -46,4 +48,19 @@ def create_app(
         # Events are stored with the accounts; --no-auth keeps them in this process.
         events = EventLog(accounts.engine) if accounts is not None else None
         app.include_router(recommend_router(Registry(settings.data_dir / "recommend"), events))
+    if accounts is not None:
+        engine = accounts.engine
+        install_studio(app, settings, lambda: engine)
+    else:
+        install_studio(app, settings, lambda: _local_store(settings))
     return app
+
+
+def _local_store(settings: Settings) -> Engine:
+    """The store of a --no-auth server (one with accounts uses theirs)."""
+    from soundstage.settings import ensure_data_dir
+    from soundstage.store.db import open_store
+
+    if not settings.database_url:
+        ensure_data_dir(settings)
+    return open_store(settings)

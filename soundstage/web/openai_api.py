@@ -225,7 +225,7 @@ class BackendRunner:
 
     def __init__(self, backend: TextBackend) -> None:
         self.backend = backend
-        self._lock = threading.Lock()
+        self.lock = threading.Lock()  # the studio's writers' room takes it too
 
     async def stream(self, make: Callable[[], Iterator[Chunk]]) -> AsyncGenerator[Chunk, None]:
         """Drive `make()`'s iterator in a worker thread, handing chunks over as they come.
@@ -245,7 +245,7 @@ class BackendRunner:
 
         def produce() -> None:
             try:
-                with self._lock:
+                with self.lock:
                     chunks = make()
                     try:
                         for chunk in chunks:
@@ -441,7 +441,8 @@ def create_openai_app(backend: TextBackend, accounts: Accounts | None) -> FastAP
     `accounts=None` serves without sign-in (local use only, see web/auth.py)."""
     app = FastAPI(title="soundstage", summary="OpenAI-compatible API over a soundstage backend")
     app.state.backend = backend
-    app.include_router(openai_router(backend))
+    app.state.runner = BackendRunner(backend)
+    app.include_router(openai_router(backend, app.state.runner))
     install_error_handlers(app)
     return install_auth(app, accounts)
 
