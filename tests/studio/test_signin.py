@@ -42,7 +42,7 @@ def test_session_cookie_flags_and_csrf(live: Studio) -> None:
         assert good.status_code == 303
         cookie = good.headers["set-cookie"]
         assert "sst_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
-        # The session is an account token: it shows in the account's tokens, and sign-out revokes it.
+        # The session is an account token: listed with the account's tokens.
         sessions = [t for t in live.accounts.tokens("wendy") if t.label == "studio session"]
         assert sessions and sessions[-1].revoked_at is None
 
