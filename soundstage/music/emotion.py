@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from soundstage.errors import SoundstageError
+
 LEXICON_FILE = "lexicon_va.json"
 NEGATIONS = frozenset(
     {"not", "no", "never", "nor", "neither", "nothing", "none", "cannot", "without", "nay"}
@@ -60,6 +62,34 @@ def lexicon() -> dict[str, tuple[float, float]]:
     """The packaged word → (valence, arousal) table."""
     raw = json.loads(resources.files(__package__).joinpath(LEXICON_FILE).read_text("utf-8"))
     return {w: (float(v), float(a)) for w, (v, a) in raw["words"].items()}
+
+
+# Emotions a composer may name for a cue (each a lexicon word), grouped by quadrant.
+NAMED = (
+    "joyful",
+    "triumphant",
+    "hopeful",
+    "tender",
+    "calm",
+    "serene",
+    "sad",
+    "grief",
+    "lonely",
+    "tense",
+    "fear",
+    "angry",
+)
+
+
+def named_emotion(name: str) -> tuple[float, float]:
+    """(valence, arousal) of an emotion word from the lexicon ("tense" → (-0.5, 0.7))."""
+    word = name.strip().lower()
+    found = lookup(word, lexicon()) if word else None
+    if found is None:
+        raise SoundstageError(
+            f"unknown emotion {name!r}", hint="name one such as " + ", ".join(NAMED)
+        )
+    return found
 
 
 def quadrant(valence: float, arousal: float) -> str:

@@ -211,6 +211,17 @@ def cue_row(cue: Cue) -> dict[str, Any]:
     return row
 
 
+def cue_from_row(row: Mapping[str, Any]) -> Cue:
+    """A cue back from its row of cues.json (`cue_row`); extra keys ("music") are ignored."""
+    try:
+        values = {f.name: row[f.name] for f in fields(Cue) if f.name in row}
+        values["characters"] = tuple(values.get("characters", ()))
+        values["words"] = tuple(values.get("words", ()))
+        return Cue(**values)
+    except (KeyError, TypeError) as exc:
+        raise SoundstageError(f"a cue sheet row has the wrong shape: {exc}") from None
+
+
 def cue_sheet_json(cues: list[Cue]) -> dict[str, Any]:
     fps = cues[0].fps if cues else 24
     runtime = parse_timecode(cues[-1].tc_out, fps) / fps if cues else 0.0
