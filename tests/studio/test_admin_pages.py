@@ -3,10 +3,16 @@ disable and enable, create and revoke tokens; other roles are kept out."""
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from phone import fits_a_phone
+from servers import running
 from studio_helpers import Studio, shot, sign_in
 
 from soundstage.accounts import AuthError
+from soundstage.backends import load_backend
+from soundstage.settings import Settings
+from soundstage.web.app import create_app
 
 
 def test_an_admin_adds_a_user_and_creates_and_revokes_a_token(live: Studio, page) -> None:  # type: ignore[no-untyped-def]
@@ -23,6 +29,7 @@ def test_an_admin_adds_a_user_and_creates_and_revokes_a_token(live: Studio, page
     nina = page.get_by_role("row").filter(has_text="nina")
     assert nina.get_by_role("cell").nth(1).inner_text().split() == ["writer", "composer"]
     shot(page, "admin")
+    fits_a_phone(page, "admin")
     # The same name again: the accounts' refusal next to the form, 409.
     page.get_by_label("Name", exact=True).fill("nina")
     page.get_by_label("reviewer").check()
@@ -79,3 +86,22 @@ def test_other_roles_are_refused_the_admin_pages(live: Studio, page) -> None:  #
     form = {"csrf": csrf, "name": "mallory", "role_admin": "1", "password": "x"}
     assert page.request.post(live.url + "/admin/users", form=form).status == 403
     assert "mallory" not in [p.name for p, _, _ in live.accounts.users()]
+
+
+def test_without_accounts_the_admin_page_says_they_are_off(settings: Settings) -> None:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    backend = load_backend("embedded", settings)
+    app = create_app(settings, backend, accounts=None)  # serve --no-auth
+    try:
+        with running(app) as url, httpx.Client(base_url=url) as client:
+            page = client.get("/admin")
+            assert page.status_code == 200 and "Accounts are off" in page.text
+            csrf = client.get("/report").text.split('name="csrf" value="')[1].split('"')[0]
+            added = client.post(
+                "/admin/users", data={"csrf": csrf, "name": "x", "role_writer": "1"}
+            )
+            assert added.status_code == 404 and "accounts are off" in added.text
+            assert client.get("/review").status_code == 200  # the local operator reviews
+    finally:
+        app.state.studio.tasks.close()
+        backend.close()

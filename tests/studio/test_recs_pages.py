@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from phone import fits_a_phone
 from studio_helpers import Studio, shot, sign_in
 
 from soundstage.recommend.data import Item
@@ -49,10 +50,12 @@ def test_an_analyst_sees_picks_explanations_and_versions(live: Studio, page) -> 
     page.get_by_label("How many").fill("3")
     page.get_by_role("button", name="Show picks").click()
     picks = page.locator("#user-picks tbody tr")
+    picks.first.wait_for()  # the page after the form's GET has loaded
     assert picks.count() == 3
     assert "Because you watched Sci-Fi title" in picks.first.inner_text()
     assert page.locator("#answer-h").inner_text() == "For u0"
     shot(page, "recommendations")
+    fits_a_phone(page, "recommendations")
     page.get_by_label("User id").fill("someone-new")
     page.get_by_role("button", name="Show picks").click()
     assert "someone-new is new here" in page.locator("#answer-h").inner_text()

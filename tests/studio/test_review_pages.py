@@ -4,6 +4,7 @@ kept out of the reviewers' pages."""
 
 from __future__ import annotations
 
+from phone import fits_a_phone
 from sqlalchemy import Engine
 from studio_helpers import Studio, shot, sign_in
 
@@ -60,9 +61,11 @@ def test_a_reviewer_claims_and_decides(live: Studio, page) -> None:  # type: ign
     row = page.get_by_role("row").filter(has_text="Nice <b>cut</b>")  # escaped, not markup
     assert row.locator("mark").inner_text() == "I will find you and hurt you"
     shot(page, "review")
+    fits_a_phone(page, "review")
     row.get_by_role("button", name="Claim item comment-1").click()
     assert page.url.endswith(f"/review/{item_id}")
     shot(page, "review-item")
+    fits_a_phone(page, "review-item")
     # A block without its policy clause: the queue's refusal, next to the form.
     page.get_by_label("Block").check()
     page.get_by_label("Reason (the user reads it)").fill("A threat of violence.")
@@ -138,4 +141,5 @@ def test_a_writer_is_refused_the_review_pages_but_may_report(live: Studio, page)
     # A reviewer sees it as text, not markup.
     sign_out(page)
     sign_in(page, live.url, "rob")
-    assert page.get_by_text("<script>alert(1)</script> is a spoiler").count() == 1
+    # wait_for is strict: exactly one element has the text, shown as text.
+    page.get_by_text("<script>alert(1)</script> is a spoiler").wait_for()
