@@ -35,6 +35,7 @@ from soundstage.accounts import Accounts, Principal
 from soundstage.accounts.service import DEFAULT_TOKEN_DAYS
 from soundstage.accounts.types import ROLE_HELP, ROLES, AccountError, IssuedToken
 from soundstage.errors import SoundstageError
+from soundstage.store.db import translate_errors
 from soundstage.store.schema import User
 from soundstage.web.studio.pages import redirect, render
 from soundstage.web.studio.session import PageDenied, browser_id, page_for, read_form
@@ -105,7 +106,7 @@ def roles_in(form: dict[str, str]) -> list[str]:
 
 
 def _is_disabled(accounts: Accounts, name: str) -> bool:
-    with Session(accounts.engine) as s:
+    with translate_errors(accounts.engine, "cannot read users from"), Session(accounts.engine) as s:
         return bool(s.scalar(select(User.disabled).where(User.name == name)))
 
 

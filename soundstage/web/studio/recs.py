@@ -118,7 +118,18 @@ async def _page(
 ) -> Response:
     if importlib.util.find_spec("scipy") is None:
         message = "Recommendations need the recommend extra: pip install 'soundstage[recommend]'"
-        return render(request, "recommendations.html", missing=message, versions=[], user="", n=n)
+        return render(
+            request,
+            "recommendations.html",
+            status=503,
+            missing=message,
+            versions=[],
+            active=None,
+            cold=None,
+            answer=None,
+            user="",
+            n=n,
+        )
     try:
         view = await run_in_threadpool(_view, served_of(request, state), user, n)
     except SoundstageError as exc:

@@ -32,6 +32,7 @@ from soundstage.accounts import Principal
 from soundstage.errors import SoundstageError
 from soundstage.moderate.queue import QueueError, QueueItem, ReviewQueue, TextTooLarge
 from soundstage.moderate.types import Span
+from soundstage.store.db import translate_errors
 from soundstage.store.schema import ModItem
 from soundstage.web.studio.pages import Studio, redirect, render, secured, studio
 from soundstage.web.studio.session import PageDenied, page_for, read_form
@@ -133,7 +134,7 @@ def _claimed_by(state: Studio, name: str) -> list[QueueItem]:
         .order_by(ModItem.assigned_at.desc())
         .limit(INBOX)
     )
-    with state.engine.connect() as conn:
+    with translate_errors(state.engine, "cannot read"), state.engine.connect() as conn:
         ids = list(conn.execute(stmt).scalars())
     return [q.get(i) for i in ids]
 
