@@ -13,8 +13,8 @@ The score is what `soundstage music score` writes (`music.score.write_score`, th
 `Exporter`), kept under DATA_DIR/studio/scores/{project}/, plus a piano roll per cue
 (`music.pianoroll`) and studio.json (which draft it was composed from, by whom, the seed).
 A whole score is composed into a fresh folder that then replaces the old one, so the page
-never shows half of one; one cue is re-composed in place (`music.score.recompose_cue`).
-The composer's model is loaded inside the task, off the request.
+never shows half of one (nor stale cues of an older cut); one cue is re-composed in place
+(`music.score.recompose_cue`). The composer's model is loaded inside the task, off the request.
 """
 
 from __future__ import annotations
@@ -287,7 +287,8 @@ def roll_title(cue_id: str) -> str:
 
 
 def swap_in(fresh: Path, folder: Path) -> None:
-    """Replace `folder` with `fresh` (two renames: a reader sees the old score or the new)."""
+    """Replace `folder` with `fresh` by two renames: a reader sees the old score or the new
+    one (or, between the renames, none: the page then offers to compose)."""
     old = folder.with_name(f".{folder.name}.old.{secrets.token_hex(4)}")
     if folder.exists():
         folder.rename(old)
