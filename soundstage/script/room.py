@@ -536,27 +536,52 @@ class WritersRoom:
                 draft = self.generate(project, level, op="regenerate")
         return draft
 
-    def step(self, project: str, level: str, direction: int, entity: str | None = None) -> Draft:
-        """Restore the previous (-1) or next (+1) distinct alternative of a level."""
+    def alternatives(
+        self, project: str, level: str, entity: str | None = None
+    ) -> tuple[list[Screenplay], int]:
+        """The distinct texts a level (or entity) has had, oldest first, as the drafts that
+        held them, and the index of the current one: what `step` moves through."""
         lvl = levels.check_level(level)
         draft = self.load(project)
         if entity:
             self._entity(draft.screenplay, lvl, entity)
-
-        def text(sp: Screenplay) -> str:
-            return levels.to_text(sp, lvl, entity)
-
-        alternatives: list[Screenplay] = []
+        seen: dict[str, Screenplay] = {}
         for v in self.versions(project, lvl):
             if entity and v.entity != entity:
                 continue
             candidate = Screenplay.from_json(v.screenplay)
-            if not any(text(a) == text(candidate) for a in alternatives):
-                alternatives.append(candidate)
-        current = text(draft.screenplay)
-        at = next(
-            (i for i, a in enumerate(alternatives) if text(a) == current), len(alternatives) - 1
-        )
+            seen.setdefault(levels.to_text(candidate, lvl, entity), candidate)
+        current = levels.to_text(draft.screenplay, lvl, entity)
+        texts = list(seen)
+        at = texts.index(current) if current in seen else len(texts) - 1
+        return list(seen.values()), at
+
+    def positions(self, project: str) -> dict[tuple[str, str], tuple[int, int]]:
+        """For every level ("" entity) and entity with a history: (current alternative,
+        how many), 1-based, as `alternatives` counts them; one pass over the versions."""
+        draft = self.load(project)
+        seen: dict[tuple[str, str], list[str]] = {}
+        for v in self.versions(project):
+            lvl = levels.check_level(v.level)
+            sp = Screenplay.from_json(v.screenplay)
+            keys = [(lvl, "")] + ([(lvl, v.entity)] if v.entity != lvl else [])
+            for key in keys:
+                text = levels.to_text(sp, lvl, key[1] or None)
+                texts = seen.setdefault(key, [])
+                if text not in texts:
+                    texts.append(text)
+        out: dict[tuple[str, str], tuple[int, int]] = {}
+        for (name, entity), texts in seen.items():
+            current = levels.to_text(draft.screenplay, levels.check_level(name), entity or None)
+            at = texts.index(current) if current in texts else len(texts) - 1
+            out[(name, entity)] = (at + 1, len(texts))
+        return out
+
+    def step(self, project: str, level: str, direction: int, entity: str | None = None) -> Draft:
+        """Restore the previous (-1) or next (+1) distinct alternative of a level."""
+        lvl = levels.check_level(level)
+        alternatives, at = self.alternatives(project, lvl, entity)
+        draft = self.load(project)
         target = at + direction
         if not 0 <= target < len(alternatives):
             where = "earlier" if direction < 0 else "later"

@@ -173,11 +173,12 @@ def login_url(path: str) -> str:
 
 
 class LoginThrottle:
-    """Failed sign-ins per account name and per client address: `limit` failures within
-    `window` seconds and further attempts wait (per process)."""
+    """Failed sign-ins per account name (`limit` within `window` seconds) and per client
+    address (`address_limit`: an office shares one) before further attempts wait. Per
+    process: N server workers allow N times as many."""
 
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
-        self.limit, self.window = limit, window
+    def __init__(self, limit: int = 5, address_limit: int = 30, window: float = 300.0) -> None:
+        self.limit, self.address_limit, self.window = limit, address_limit, window
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -190,7 +191,8 @@ class LoginThrottle:
                 seen = self._failures.get(key)
                 while seen and now - seen[0] > self.window:
                     seen.popleft()
-                if seen and len(seen) >= self.limit:
+                limit = self.address_limit if key.startswith("ip:") else self.limit
+                if seen and len(seen) >= limit:
                     waits.append(self.window - (now - seen[0]))
             return max(waits, default=0.0)
 
@@ -200,7 +202,8 @@ class LoginThrottle:
             if len(self._failures) > 100_000:
                 self._failures.clear()
             for key in keys:
-                self._failures.setdefault(key, deque(maxlen=self.limit * 4)).append(now)
+                size = self.address_limit if key.startswith("ip:") else self.limit
+                self._failures.setdefault(key, deque(maxlen=size)).append(now)
 
     def succeeded(self, name_key: str) -> None:
         with self._lock:

@@ -124,4 +124,6 @@ async def task_page(
     task = state.tasks.get(task_id, who.id)
     if task is None:
         raise PageDenied(404, "no such task (the server may have restarted)")
+    if task.state == "done":  # finished before the page was asked for: straight on
+        return redirect(request, task.done_url)
     return render(request, "task.html", task=task)
