@@ -82,3 +82,13 @@ def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def fits_a_phone(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    """At 390 px wide the page does not scroll sideways (wide tables scroll in their box);
+    with STUDIO_SHOTS set, `name`-390.png is saved. Back to 1280 px after."""
+    page.wait_for_load_state()
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, f"{name}-390")
+    page.set_viewport_size({"width": 1280, "height": 900})

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from phone import fits_a_phone
 from servers import running
-from studio_helpers import Studio, shot, sign_in
+from studio_helpers import Studio, fits_a_phone, shot, sign_in
 
 from soundstage.accounts import AuthError
 from soundstage.backends import load_backend

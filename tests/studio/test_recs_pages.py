@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from phone import fits_a_phone
-from studio_helpers import Studio, shot, sign_in
+from studio_helpers import Studio, fits_a_phone, shot, sign_in
 
 from soundstage.recommend.data import Item
 from soundstage.recommend.models import make

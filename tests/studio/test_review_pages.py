@@ -4,9 +4,8 @@ kept out of the reviewers' pages."""
 
 from __future__ import annotations
 
-from phone import fits_a_phone
 from sqlalchemy import Engine
-from studio_helpers import Studio, shot, sign_in
+from studio_helpers import Studio, fits_a_phone, shot, sign_in
 
 from soundstage.moderate.queue import ReviewQueue
 from soundstage.moderate.types import RuleHit, Span, Verdict, text_sha256

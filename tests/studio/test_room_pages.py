@@ -9,7 +9,7 @@ import re
 
 import pytest
 from pypdf import PdfReader
-from studio_helpers import Studio, shot, sign_in
+from studio_helpers import Studio, fits_a_phone, shot, sign_in
 
 LOGLINE = "A lighthouse keeper must save a stranded whale before the winter storm arrives."
 
@@ -50,6 +50,7 @@ def test_writer_writes_every_level_edits_steps_back_and_exports(live: Studio, pa
     assert lines.count() > 5, "the script page shows the dialogue"
     assert page.locator(".page p.scene-heading").count() >= 2
     shot(page, "project")
+    fits_a_phone(page, "project")
 
     # An invalid edit of one character: the parser's error beside the field, nothing saved.
     version = page.locator(".hint").first.inner_text()
@@ -94,6 +95,7 @@ def test_markup_in_a_logline_is_text(live: Studio, page) -> None:  # type: ignor
     assert page.locator("#logline pre").inner_text() == hostile
     assert page.locator("#logline script, #logline b").count() == 0
     page.goto(live.url + "/projects")
+    fits_a_phone(page, "projects")
     assert page.get_by_role("link", name=hostile[:60].strip(), exact=True).count() == 1
     assert messages == []
 

@@ -20,7 +20,10 @@ def test_signed_out_visitor_goes_to_login_and_a_wrong_password_is_refused(
     assert "/login" in page.url
     sign_in(page, live.url, "Wendy")  # names are canonical: Wendy is wendy
     assert page.url.endswith("/projects")
-    assert page.get_by_role("navigation", name="Studio").inner_text().split() == ["Projects"]
+    assert page.get_by_role("navigation", name="Studio").inner_text().split() == [
+        "Projects",
+        "Report",
+    ]
     page.get_by_role("button", name="Sign out").click()
     assert page.url.endswith("/login")
     page.goto(live.url + "/projects")

@@ -35,26 +35,12 @@ __all__ = ["install_studio"]
 
 def install_studio(app: FastAPI, settings: Settings, open_store: Callable[[], Engine]) -> FastAPI:
     """Add the studio's pages to `app` (which has `install_auth` and a backend runner)."""
-    from soundstage.web.studio import signin
+    from soundstage.web.studio import admin, recs, review, room, score, signin
 
     app.state.studio = Studio(settings, open_store, Tasks(), LoginThrottle())
     app.add_exception_handler(SignInNeeded, sign_in_needed)
     app.add_exception_handler(PageDenied, page_denied)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.include_router(signin.router)
-    for name in ("room", "score", "review", "recs", "admin"):
-        module = _page_module(name)
-        if module is not None:
-            app.include_router(module.router)
+    for module in (signin, room, score, review, recs, admin):
+        app.include_router(module.router)
     return app
-
-
-def _page_module(name: str):  # type: ignore[no-untyped-def]
-    import importlib
-
-    try:
-        return importlib.import_module(f"soundstage.web.studio.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"soundstage.web.studio.{name}":
-            return None
-        raise

@@ -50,6 +50,7 @@ NAV = [
     ("/review", "Review queue", ("reviewer",)),
     ("/recommendations", "Recommendations", ("analyst",)),
     ("/admin", "Admin", ("admin",)),
+    ("/report", "Report", ()),
 ]
 
 env = Environment(
