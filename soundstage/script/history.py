@@ -61,7 +61,7 @@ def entity_texts(sp: Screenplay) -> dict[tuple[Level, str], str]:
     for scene_id, d in sp.dialogue.items():
         lines: list[str] = [d.action] if d.action else []
         for ln in d.lines:
-            lines.append(f"{sp.character(ln.speaker).cue}: {ln.text}")
+            lines.append(f"{sp.cast_member(ln.speaker).cue}: {ln.text}")
             if ln.action:
                 lines.append(ln.action)
         out[("dialogue", scene_id)] = "\n".join(lines)

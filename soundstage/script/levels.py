@@ -90,7 +90,7 @@ def character_text(c: Character) -> str:
 
 
 def scene_text(sp: Screenplay, s: Scene) -> str:
-    names = ", ".join(sp.character(c).name for c in s.characters)
+    names = ", ".join(sp.cast_member(c).name for c in s.characters)
     return (
         f"Id: {s.id}\nPlace: {s.place}\nTime: {s.time}\nPlot element: {s.plot_element}\n"
         f"Beat: {s.beat}\nCharacters: {names}"
@@ -108,7 +108,7 @@ def dialogue_text(sp: Screenplay, d: Dialogue) -> str:
     parts = [f"[{d.action}]"] if d.action else []
     for line in d.lines:
         paren = f"({line.parenthetical}) " if line.parenthetical else ""
-        parts.append(f"{sp.character(line.speaker).cue}: {paren}{line.text}")
+        parts.append(f"{sp.cast_member(line.speaker).cue}: {paren}{line.text}")
         if line.action:
             parts.append(f"[{line.action}]")
     return "\n\n".join(parts)

@@ -77,7 +77,7 @@ def render(screenplay: Screenplay, *, draft_date: str = "") -> Document:
             if char_id in seen_people:
                 continue
             seen_people.add(char_id)
-            person = screenplay.character(char_id)
+            person = screenplay.cast_member(char_id)
             if person.description:
                 out.append(Element(Kind.ACTION, introduce(person.name, person.description)))
         dialogue = screenplay.dialogue.get(scene.id)
@@ -86,7 +86,7 @@ def render(screenplay: Screenplay, *, draft_date: str = "") -> Document:
         if dialogue.action:
             out.append(Element(Kind.ACTION, dialogue.action))
         for line in dialogue.lines:
-            out.append(Element(Kind.CHARACTER, screenplay.character(line.speaker).cue))
+            out.append(Element(Kind.CHARACTER, screenplay.cast_member(line.speaker).cue))
             if line.parenthetical:
                 out.append(Element(Kind.PARENTHETICAL, f"({line.parenthetical})"))
             out.append(Element(Kind.DIALOGUE, line.text))

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TypeVar, cast
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from soundstage.backends.base import TextBackend
@@ -251,9 +251,15 @@ class WritersRoom:
                 row.id, row.name, row.head, row.seed, Screenplay.from_json(head.screenplay), stale
             )
 
-    def projects(self) -> list[Project]:
+    def projects(self, limit: int | None = None, offset: int = 0) -> list[Project]:
+        """Projects, most recently changed first; `limit`/`offset` for one page of them."""
+        query = select(Project).order_by(Project.updated_at.desc(), Project.id)
         with Session(self.engine, expire_on_commit=False) as s:
-            return list(s.scalars(select(Project).order_by(Project.updated_at.desc())).all())
+            return list(s.scalars(query.limit(limit).offset(offset)).all())
+
+    def count(self) -> int:
+        with Session(self.engine) as s:
+            return s.scalar(select(func.count()).select_from(Project)) or 0
 
     def versions(self, project: str, level: str | None = None) -> list[ProjectVersion]:
         with Session(self.engine, expire_on_commit=False) as s:

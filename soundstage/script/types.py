@@ -109,6 +109,14 @@ class Screenplay:
                 return c
         raise KeyError(char_id)
 
+    def cast_member(self, char_id: str) -> Character:
+        """The character, or, when regenerating the cast removed them from a scene that is
+        now stale, a stand-in named from the id, so the stale draft still reads and shows."""
+        try:
+            return self.character(char_id)
+        except KeyError:
+            return Character(char_id, " ".join(char_id.split("-")).title() or "?")
+
     def place(self, name: str) -> Place | None:
         return next((p for p in self.places if p.name == name), None)
 

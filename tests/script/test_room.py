@@ -190,3 +190,38 @@ def test_bottom_up_scene_number_past_the_script_is_refused(room: WritersRoom) ->
     scene = read_scene("INT. A - DAY\n\nADA\nHi.\n", source="a.fountain", number=9)
     with pytest.raises(ProjectError, match="scene 9 of a 1-minute script"):
         room.new("x", LOGLINE, Controls(minutes=1), scene=scene)
+
+
+def test_regenerating_the_cast_under_written_dialogue_keeps_the_draft_readable(
+    tmp_path: Path,
+) -> None:
+    """Found by the studio benchmark: a new cast left the dialogue naming people who were
+    gone, and logging the version raised KeyError. The stale scenes now read with stand-ins."""
+    from soundstage.backends import load_backend
+    from soundstage.script.render import render
+    from soundstage.script.room import WritersRoom
+    from soundstage.script.types import LEVELS, Controls
+    from soundstage.settings import Settings
+    from soundstage.store import open_store
+
+    settings = Settings(data_dir=tmp_path, model="embedded")
+    engine = open_store(settings)
+    with load_backend("embedded", settings) as backend:
+        room = WritersRoom(engine, backend)
+        pid = room.new(
+            "p", "A lighthouse keeper must save a stranded whale.", Controls(minutes=2)
+        ).project_id
+        for level in LEVELS[1:]:
+            room.generate(pid, level)
+        before = {c.id for c in room.load(pid).screenplay.characters}
+        draft = room.generate(pid, "characters", op="regenerate")
+    engine.dispose()
+    sp = draft.screenplay
+    gone = {ln.speaker for d in sp.dialogue.values() for ln in d.lines} - {
+        c.id for c in sp.characters
+    }
+    assert gone, "the test needs a cast change under written dialogue"
+    assert gone <= before
+    assert any(lvl == "dialogue" for lvl, _ in draft.stale)
+    text = "\n".join(e.text for e in render(sp).elements)
+    assert any(sp.cast_member(g).cue in text for g in gone)

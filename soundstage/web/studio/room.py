@@ -75,16 +75,17 @@ def project_list(
     who: Principal = Depends(reader),
     state: Studio = Depends(studio),
 ) -> Response:
-    rows = room_for(request, state, who).projects()
-    pages = max(1, -(-len(rows) // PER_PAGE))
+    room = room_for(request, state, who)
+    total = room.count()
+    pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, page), pages)
     return render(
         request,
         "projects.html",
-        projects=rows[(page - 1) * PER_PAGE : page * PER_PAGE],
+        projects=room.projects(PER_PAGE, (page - 1) * PER_PAGE),
         page=page,
         pages=pages,
-        total=len(rows),
+        total=total,
         form=new_form(),
         errors={},
         may_write=who.may(("writer",)),
@@ -133,15 +134,16 @@ async def project_new(
             errors[field_of(exc.message)] = str(exc)
         else:
             return redirect(request, f"/projects/{draft.project_id}")
-    rows = room_for(request, state, who).projects()
+    room = room_for(request, state, who)
+    total = room.count()
     return render(
         request,
         "projects.html",
         status=400,
-        projects=rows[:PER_PAGE],
+        projects=room.projects(PER_PAGE),
         page=1,
-        pages=max(1, -(-len(rows) // PER_PAGE)),
-        total=len(rows),
+        pages=max(1, -(-total // PER_PAGE)),
+        total=total,
         form=new_form(form),
         errors=errors,
         may_write=True,
