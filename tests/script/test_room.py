@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 from sqlalchemy import Engine
 
@@ -193,14 +195,12 @@ def test_bottom_up_scene_number_past_the_script_is_refused(room: WritersRoom) ->
 
 
 def test_regenerating_the_cast_under_written_dialogue_keeps_the_draft_readable(
-    tmp_path: Path,
+    tmp_path: pathlib.Path,
 ) -> None:
     """Found by the studio benchmark: a new cast left the dialogue naming people who were
     gone, and logging the version raised KeyError. The stale scenes now read with stand-ins."""
-    from soundstage.backends import load_backend
     from soundstage.script.render import render
-    from soundstage.script.room import WritersRoom
-    from soundstage.script.types import LEVELS, Controls
+    from soundstage.script.types import LEVELS
     from soundstage.settings import Settings
     from soundstage.store import open_store
 
