@@ -66,3 +66,19 @@ def test_failed_sign_ins_are_throttled(live: Studio) -> None:
             "/login", data={"username": "ana", "password": PASSWORD, "csrf": csrf.group(1)}
         )
         assert late.status_code == 429 and int(late.headers["retry-after"]) > 0
+
+
+def test_sign_in_with_the_keyboard_only(live: Studio, page) -> None:  # type: ignore[no-untyped-def]
+    page.goto(live.url + "/login")
+    assert page.evaluate("document.activeElement.id") == "username"  # autofocus
+    page.keyboard.type("rob")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(live.url + "/review")
+    # Then Tab reaches the skip link, the brand, and the first page of the navigation.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    for _ in range(2):
+        page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "/review"
