@@ -51,7 +51,9 @@ def watermark_key(settings: Settings) -> bytes:
         except FileExistsError:
             pass
         except OSError as exc:
-            raise ProvenanceKeyError(f"cannot create the watermark key {path}: {exc.strerror}") from None
+            raise ProvenanceKeyError(
+                f"cannot create the watermark key {path}: {exc.strerror}"
+            ) from None
     try:
         key = path.read_bytes()
     except OSError as exc:
