@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from soundstage.backends.base import TextBackend
 from soundstage.errors import SoundstageError
 from soundstage.export import Exporter
 from soundstage.moderate.gate import GateResult
+from soundstage.provenance.credentials import Provenance
 from soundstage.script.controls import check_controls, check_logline, gate_policy
 from soundstage.script.formats.elements import Document
 from soundstage.script.history import InterventionLog, authorship, entity_texts
@@ -38,9 +39,11 @@ from soundstage.script.report import render_report
 from soundstage.script.types import Controls, Line, Screenplay
 from soundstage.script.write.dialogue import DialogueWriter, scene_budget
 from soundstage.script.write.planner import plan
+from soundstage.settings import Settings
 
 Progress = Callable[[str, float, str], None]  # (stage, fraction done, message)
 
+MUSIC_MODEL = "soundstage music LM (melody) with rule-based arrangement"
 PLAN_STEPS = {"title": 0.1, "characters": 0.3, "scenes": 0.6, "places": 0.9}
 
 
@@ -232,6 +235,33 @@ def stage_score(p: Production) -> None:
     p.progress("score", 1.0, f"{len(cues)} cues, {result.render_engine or 'no'} audio")
 
 
+def sign(p: Production, settings: Settings) -> None:
+    """Seal every file the production exports; what the manifests say is read from the
+    production when each file is written (the verdict comes after the script)."""
+    from soundstage.provenance.signing import screenplay_provenance, sealer
+
+    def about() -> Provenance:
+        found = screenplay_provenance(
+            p.screenplay, p.log, p.exporter.out_dir.name, music=MUSIC_MODEL if p.score else ""
+        )
+        gate = p.moderation
+        verdict = None
+        if gate is not None:
+            verdict = {
+                "policy": gate.policy,
+                "model": gate.model,
+                "decision": gate.decision,
+                "checked": gate.checked,
+                "flagged": len(gate.flagged),
+            }
+        models = {**found.models, "moderation": gate.model} if gate is not None else found.models
+        return replace(found, models=models, moderation=verdict)
+
+    p.exporter.seal, note = sealer(settings, about)
+    if note:
+        p.notes.append(note)
+
+
 STAGES: list[tuple[str, Callable[[Production], None]]] = [
     ("plan", stage_plan),
     ("dialogue", stage_dialogue),
@@ -254,7 +284,10 @@ def produce(
     soundfont: Path | None = None,
     policy: str | Path | None = None,
     gate: str | None = None,
+    settings: Settings | None = None,
 ) -> Production:
+    """Write, check, export and score a script. With `settings`, every file is signed with
+    that installation's content credentials (soundstage.provenance)."""
     text = check_logline(logline)
     controls = check_controls(controls or Controls())
     if gate not in (None, "stop", "report", "off"):
@@ -273,6 +306,8 @@ def produce(
     )
     if progress:
         p.progress = progress
+    if settings is not None:
+        sign(p, settings)
     for _name, stage in STAGES:
         stage(p)
     return p

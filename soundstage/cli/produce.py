@@ -95,6 +95,7 @@ def produce(
                 soundfont=soundfont,
                 policy=policy,
                 gate=gate,
+                settings=settings,
             )
     console.print(f"[bold]{result.screenplay.title}[/] written to {out}/", highlight=False)
     for asset in result.exporter.assets:
