@@ -43,7 +43,6 @@ from soundstage.settings import Settings
 
 Progress = Callable[[str, float, str], None]  # (stage, fraction done, message)
 
-MUSIC_MODEL = "soundstage music LM (melody) with rule-based arrangement"
 PLAN_STEPS = {"title": 0.1, "characters": 0.3, "scenes": 0.6, "places": 0.9}
 
 
@@ -238,7 +237,7 @@ def stage_score(p: Production) -> None:
 def sign(p: Production, settings: Settings) -> None:
     """Seal every file the production exports; what the manifests say is read from the
     production when each file is written (the verdict comes after the script)."""
-    from soundstage.provenance.signing import screenplay_provenance, sealer
+    from soundstage.provenance.signing import MUSIC_MODEL, screenplay_provenance, sealer
 
     def about() -> Provenance:
         found = screenplay_provenance(

@@ -272,7 +272,13 @@ def write_export(
     with room() as r:
         draft = r.load(project)
         log = r.log(project)
+    from soundstage.provenance.signing import screenplay_provenance, sealer
+
     exporter = Exporter(out, generator=f"soundstage / {draft.screenplay.model}")
+    about = screenplay_provenance(draft.screenplay, log, draft.project_id)
+    exporter.seal, note = sealer(state.settings(), about)
     export_package(exporter, draft.screenplay, log)
     for asset in exporter.assets:
         console.print(f"  {asset.path:<22} {asset.bytes:>9,} bytes", highlight=False)
+    if note:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)

@@ -19,9 +19,17 @@ from soundstage.script.history import InterventionLog, authorship, is_human
 from soundstage.script.types import Screenplay
 from soundstage.settings import Settings
 
-__all__ = ["UNSIGNED_NOTE", "credentials", "screenplay_provenance", "sealer"]
+__all__ = [
+    "MUSIC_MODEL",
+    "UNSIGNED_NOTE",
+    "credentials",
+    "music_provenance",
+    "screenplay_provenance",
+    "sealer",
+]
 
 UNSIGNED_NOTE = "files are not signed: install soundstage[provenance] (c2pa-python)"
+MUSIC_MODEL = "soundstage music LM (melody) with rule-based arrangement"
 
 
 def credentials(settings: Settings, create: bool = True) -> Credentials | None:
@@ -70,3 +78,8 @@ def screenplay_provenance(
         human_share=shares,
         edited=edited,
     )
+
+
+def music_provenance(package: str) -> Provenance:
+    """What a score's manifests say: the music model made it (no human edits yet)."""
+    return Provenance(package=package, models={"music": MUSIC_MODEL})

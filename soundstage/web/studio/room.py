@@ -380,9 +380,11 @@ def project_export(
     who: Principal = Depends(reader),
     state: Studio = Depends(studio),
 ) -> Response:
-    """One file of the package, or the package as a zip, written by the one export path."""
+    """One file of the package, or the package as a zip, written by the one export path
+    and signed like every export (the zip holds each file with its credentials)."""
     from soundstage.export import Exporter
     from soundstage.produce import export_package
+    from soundstage.provenance.signing import screenplay_provenance, sealer
 
     if fmt not in (*EXPORTS, "zip"):
         raise PageDenied(404, f"no export {fmt!r}: fountain, fdx, pdf or zip")
@@ -392,6 +394,8 @@ def project_export(
     stem = safe_stem(draft.screenplay.title or draft.name or pid)
     with tempfile.TemporaryDirectory(prefix="soundstage-export-") as tmp:
         exporter = Exporter(Path(tmp), generator=f"soundstage / {draft.screenplay.model}")
+        about = screenplay_provenance(draft.screenplay, log, pid)
+        exporter.seal, _note = sealer(state.settings, about)
         export_package(exporter, draft.screenplay, log)
         if fmt == "zip":
             body, media, name = zipped(Path(tmp)), "application/zip", f"{stem}.zip"
