@@ -25,7 +25,9 @@ def read(data: bytes) -> PdfReader:
 
 
 def lines(page: Any) -> list[str]:
-    return [ln.strip() for ln in page.extract_text().splitlines() if ln.strip()]
+    """The page's text lines, without the AI-use footer every page carries."""
+    text = [ln.strip() for ln in page.extract_text().splitlines() if ln.strip()]
+    return text[:-1] if text and text[-1] == DISCLOSURE else text
 
 
 def placed(page: Any) -> list[tuple[str, float, float]]:
@@ -63,6 +65,12 @@ def test_pages_title_then_numbered_body(reader: PdfReader) -> None:
     assert len(reader.pages) == 3  # title page + 2 body pages
     box = reader.pages[1].mediabox
     assert (float(box.width), float(box.height)) == (612.0, 792.0)  # US Letter
+
+
+def test_every_page_carries_the_ai_notice_in_its_footer(reader: PdfReader) -> None:
+    for page in reader.pages:
+        footer = [t for text, _x, y in placed(page) for t in [text] if y < 40]
+        assert footer == [DISCLOSURE]
 
 
 def test_title_page_has_the_disclosure_and_no_number(reader: PdfReader) -> None:

@@ -83,6 +83,8 @@ def render_pdf(doc: Document, *, disclosure: str | None = None) -> bytes:
         canvas.setSubject(disclosure)
     for page in layout(doc, disclosure=disclosure):
         _draw_page(canvas, page, fonts)
+        if disclosure:
+            _footer(canvas, disclosure, fonts[0])
         canvas.showPage()
     canvas.save()
     return buf.getvalue()
@@ -93,6 +95,15 @@ def write_pdf(
 ) -> None:
     """Render and write atomically; an unwritable path raises `ExportError`."""
     save_bytes(path, render_pdf(doc, disclosure=disclosure))
+
+
+def _footer(canvas: Any, disclosure: str, font: str) -> None:
+    """The AI-use notice on every page (EU AI Act Art. 50-style visible marking): small,
+    centred in the bottom margin, below where screenplay text is ever printed."""
+    canvas.setFont(font, 7)
+    canvas.setFillGray(0.35)
+    canvas.drawCentredString(PAGE_WIDTH * _PT / 2, 0.45 * 72, disclosure)
+    canvas.setFillGray(0)
 
 
 def _plain(markup: str) -> str:
