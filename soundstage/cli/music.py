@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.table import Table
 
-from soundstage.cli._app import app, console
+from soundstage.cli._app import app, console, state
 from soundstage.errors import SoundstageError
+
+if TYPE_CHECKING:
+    from soundstage.music.render import Rendering
 
 music_app = typer.Typer(help="Soundtracks matched to each scene.", no_args_is_help=True)
 app.add_typer(music_app, name="music")
@@ -25,6 +28,14 @@ def _read_screenplay(screenplay: Path) -> Any:
         line = getattr(exc, "lineno", None)
         where = f"{screenplay}:{line}" if line else str(screenplay)
         raise SoundstageError(f"{where}: not a JSON screenplay ({exc})") from None
+
+
+def _marked(rendering: Rendering) -> Rendering:
+    """`rendering` with this installation's audio watermark, unless the settings turn it off."""
+    from soundstage.provenance.audio_mark import installation_mark
+
+    mark = installation_mark(state.settings())
+    return mark(rendering) if mark is not None else rendering
 
 
 @music_app.command("spot")
@@ -115,7 +126,9 @@ def music_compose(
     else:
         from soundstage.music.render import render, wav_bytes
 
-        rendering = render(composition.piece, engine=engine, soundfont=soundfont, seconds=seconds)
+        rendering = _marked(
+            render(composition.piece, engine=engine, soundfont=soundfont, seconds=seconds)
+        )
         note = rendering.note
         exporter.write_bytes(out.name, wav_bytes(rendering))
     facts = composition.summary()
@@ -203,7 +216,15 @@ def music_score(
         raise SoundstageError(f"--soundfont {soundfont}: no such file", hint="pass a GM .sf2 file")
     cues = spot(_read_screenplay(screenplay), fps=fps)
     composer = load_composer()
-    options = ScoreOptions(seed=seed, engine=engine, soundfont=soundfont, notation=notation)
+    from soundstage.provenance.audio_mark import installation_mark
+
+    options = ScoreOptions(
+        seed=seed,
+        engine=engine,
+        soundfont=soundfont,
+        notation=notation,
+        watermark=installation_mark(state.settings()) or False,
+    )
     columns = (TextColumn("score"), BarColumn(), TextColumn("{task.fields[message]}"))
     with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("score", total=1.0, message="")
@@ -238,7 +259,7 @@ def music_render(
     if not 8000 <= sample_rate <= 192000:
         raise SoundstageError(f"--sample-rate {sample_rate} is outside 8000..192000")
     piece = read_midi(midi)
-    rendering = render(piece, sample_rate=sample_rate, engine=engine, soundfont=soundfont)
+    rendering = _marked(render(piece, sample_rate=sample_rate, engine=engine, soundfont=soundfont))
     Exporter(out.parent if str(out.parent) else Path(".")).write_bytes(
         out.name, wav_bytes(rendering)
     )

@@ -6,6 +6,10 @@
     score/1M01.wav               each cue rendered, exactly as long as its in→out timecodes
     score/score.mid, score.wav   the whole timeline: every cue at its timecode
 
+Every WAV carries the installation's audio watermark (soundstage.provenance.audio_mark) unless
+`ScoreOptions.watermark` is False or the settings turn watermarks off: each cue is marked once,
+and score.wav mixes the marked cues.
+
 Motifs go to the characters who appear in the most scenes (up to `max_motifs`); a cue quotes the
 motif of the first such character in its scene. Seeds derive from the production seed and the cue
 id, so re-running a production reproduces its score.
@@ -41,6 +45,7 @@ from soundstage.music.spotting import (
 from soundstage.music.types import Note, Piece, Track
 
 Progress = Callable[[float, str], None]
+Mark = Callable[[Rendering], Rendering]
 
 
 @dataclass
@@ -53,6 +58,19 @@ class ScoreOptions:
     audio: bool = True
     notation: bool = True
     candidates: int = 3
+    # True: this installation's audio watermark (off where settings.watermark is); False: none;
+    # or the function that marks a rendering (another key, tests).
+    watermark: Mark | bool = True
+
+
+def with_mark(opts: ScoreOptions) -> ScoreOptions:
+    """`opts` with `watermark` resolved to a marking function, or False."""
+    if opts.watermark is True and opts.audio:
+        from soundstage.provenance.audio_mark import installation_mark
+        from soundstage.settings import load_settings
+
+        return replace(opts, watermark=installation_mark(load_settings()) or False)
+    return opts
 
 
 @dataclass
@@ -136,6 +154,8 @@ def _write_cue(
             soundfont=opts.soundfont,
             seconds=cue.duration_s,
         )
+        if callable(opts.watermark):
+            rendering = opts.watermark(rendering)
         names.append(f"{prefix}{cue.cue_id}.wav")
         files.append(exporter.write_bytes(names[-1], wav_bytes(rendering)))
     return _Written(names, rendering)
@@ -183,7 +203,7 @@ def write_score(
     progress: Progress | None = None,
     folder: str = "score",
 ) -> Score:
-    opts = options or ScoreOptions()
+    opts = with_mark(options or ScoreOptions())
     report = progress or (lambda done, message: None)
     prefix = f"{folder}/" if folder else ""
     motifs: dict[str, Motif] = {}
@@ -294,6 +314,7 @@ def recompose_cue(
         audio=all((base / f"{c.cue_id}.wav").is_file() for c in cues),
         notation=(base / f"{cue_id}.musicxml").is_file(),
     )
+    opts = with_mark(opts)
     changes: dict[str, Any] = {"style": style}
     if valence is not None:
         changes["valence"] = valence
