@@ -164,8 +164,11 @@ def export_package(
     log: InterventionLog,
     seconds: float = 0.0,
     moderation: GateResult | None = None,
+    about: Provenance | None = None,
 ) -> Document:
-    """Write the screenplay package: fountain, fdx, pdf, json, log, report, manifest."""
+    """Write the screenplay package: fountain, fdx, pdf, json, log, report, disclosure,
+    manifest. `about` is what disclosure.json says (default: read from the log)."""
+    from soundstage.provenance.signing import screenplay_provenance
     from soundstage.script.formats.fdx import write_fdx
     from soundstage.script.formats.fountain import write_fountain
     from soundstage.script.formats.pdf import write_pdf
@@ -183,6 +186,8 @@ def export_package(
         exporter.write_json("moderation.json", moderation.to_json())
         report = report.rstrip("\n") + "\n\n" + moderation.markdown()
     exporter.write_text("report.md", report)
+    package = exporter.out_dir.name
+    write_disclosure(exporter, about or screenplay_provenance(sp, log, package))
     exporter.write_manifest()
     return document
 
@@ -190,7 +195,9 @@ def export_package(
 def stage_export(p: Production) -> None:
     p.progress("export", 0.0, "fountain, fdx, pdf, json, log, report")
     seconds = time.perf_counter() - p.started
-    p.document = export_package(p.exporter, p.screenplay, p.log, seconds, p.moderation)
+    p.document = export_package(
+        p.exporter, p.screenplay, p.log, seconds, p.moderation, provenance(p)
+    )
     p.progress("export", 1.0, "written")
 
 
@@ -211,6 +218,7 @@ def stage_score(p: Production) -> None:
     write_cue_sheet(p.exporter, cues)
     missing = music_available()
     if not p.score or missing:
+        write_disclosure(p.exporter, provenance(p))
         p.exporter.write_manifest()
         why = "--no-score" if not p.score else f"install soundstage[music] (missing {missing})"
         p.progress("score", 1.0, f"{len(cues)} cues spotted; music skipped: {why}")
@@ -228,37 +236,47 @@ def stage_score(p: Production) -> None:
         options,
         progress=lambda done, message: p.progress("score", done, message),
     )
+    write_disclosure(p.exporter, provenance(p))
     p.exporter.write_manifest()
     if result.render_note:
         p.notes.append(f"score audio: {result.render_note}")
     p.progress("score", 1.0, f"{len(cues)} cues, {result.render_engine or 'no'} audio")
 
 
+def provenance(p: Production) -> Provenance:
+    """What the production's files say about how they were made, as far as it has got."""
+    from soundstage.provenance.signing import MUSIC_MODEL, screenplay_provenance
+
+    found = screenplay_provenance(
+        p.screenplay, p.log, p.exporter.out_dir.name, music=MUSIC_MODEL if p.score else ""
+    )
+    gate = p.moderation
+    if gate is None:
+        return found
+    verdict = {
+        "policy": gate.policy,
+        "model": gate.model,
+        "decision": gate.decision,
+        "checked": gate.checked,
+        "flagged": len(gate.flagged),
+    }
+    return replace(found, models={**found.models, "moderation": gate.model}, moderation=verdict)
+
+
 def sign(p: Production, settings: Settings) -> None:
     """Seal every file the production exports; what the manifests say is read from the
     production when each file is written (the verdict comes after the script)."""
-    from soundstage.provenance.signing import MUSIC_MODEL, screenplay_provenance, sealer
+    from soundstage.provenance.signing import sealer
 
-    def about() -> Provenance:
-        found = screenplay_provenance(
-            p.screenplay, p.log, p.exporter.out_dir.name, music=MUSIC_MODEL if p.score else ""
-        )
-        gate = p.moderation
-        verdict = None
-        if gate is not None:
-            verdict = {
-                "policy": gate.policy,
-                "model": gate.model,
-                "decision": gate.decision,
-                "checked": gate.checked,
-                "flagged": len(gate.flagged),
-            }
-        models = {**found.models, "moderation": gate.model} if gate is not None else found.models
-        return replace(found, models=models, moderation=verdict)
-
-    p.exporter.seal, note = sealer(settings, about)
+    p.exporter.seal, note = sealer(settings, lambda: provenance(p))
     if note:
         p.notes.append(note)
+
+
+def write_disclosure(exporter: Exporter, about: Provenance) -> None:
+    from soundstage.provenance.disclosure import DISCLOSURE, disclosure
+
+    exporter.write_json(DISCLOSURE, disclosure(exporter.assets, about))
 
 
 STAGES: list[tuple[str, Callable[[Production], None]]] = [

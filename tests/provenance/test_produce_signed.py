@@ -42,3 +42,10 @@ def test_every_file_of_a_produce_package_verifies(settings: Settings, tmp_path: 
     listed = {a["path"] for a in json.loads((out / "manifest.json").read_text())["assets"]}
     assert {"screenplay.fountain.c2pa", "score/score.mid.c2pa"} <= listed
     assert not [n for n in result.notes if "not signed" in n]
+    # disclosure.json says the same, file by file, without a C2PA reader.
+    told = json.loads((out / "disclosure.json").read_text())
+    kinds = {f["path"]: f["digital_source_type"].rsplit("/", 1)[-1] for f in told["files"]}
+    assert kinds["score/score.wav"] == "trainedAlgorithmicMedia"
+    assert kinds["report.md"] == "algorithmicMedia"
+    assert told["models"]["text"] == "drama-lm" and told["moderation"]["policy"]
+    assert "score/score.wav" in kinds and "manifest.json" not in kinds
