@@ -34,7 +34,7 @@ from fastapi.responses import FileResponse, Response
 
 from soundstage.accounts import Principal
 from soundstage.errors import SoundstageError
-from soundstage.export import Asset, Exporter
+from soundstage.export import Asset, Exporter, Seal
 from soundstage.music.emotion import NAMED, named_emotion
 from soundstage.script.room import Draft, ProjectError, WritersRoom
 from soundstage.settings import Settings
@@ -46,9 +46,9 @@ router = APIRouter(include_in_schema=False)
 composer = page_for("composer")
 
 CUE = re.compile(r"[0-9]{1,3}M[0-9]{2,4}")
-FILE = re.compile(
-    r"(?:[0-9]{1,3}M[0-9]{2,4}|score)\.(?:mid|musicxml|wav|svg)"
-    r"|(?:cues|motifs|manifest|studio)\.json|cues\.csv"
+FILE = re.compile(  # each with its content credentials sidecar where it has one
+    r"(?:(?:[0-9]{1,3}M[0-9]{2,4}|score)\.(?:mid|musicxml|wav|svg)"
+    r"|(?:cues|motifs|manifest|studio)\.json|cues\.csv)(?:\.c2pa)?"
 )
 PROJECT = re.compile(r"[A-Za-z0-9_-]{1,64}")
 MEDIA = {
@@ -58,6 +58,7 @@ MEDIA = {
     ".svg": "image/svg+xml",
     ".json": "application/json",
     ".csv": "text/csv; charset=utf-8",
+    ".c2pa": "application/c2pa",
 }
 QUADRANTS = {"Q1": "happy", "Q2": "tense", "Q3": "sad", "Q4": "calm"}
 STYLES = ("auto", "chorale", "irish", "fiddle", "air")  # music.frame.STYLES (needs miditok)
@@ -245,7 +246,7 @@ def parse_emotion(form: dict[str, str]) -> tuple[float | None, float | None, str
 
 
 def compose_whole(
-    screenplay: Any, folder: Path, seed: int, made: dict[str, Any]
+    screenplay: Any, folder: Path, seed: int, made: dict[str, Any], seal: Seal | None
 ) -> Callable[[Progress], None]:
     """The task: spot, compose into a fresh folder, add piano rolls, swap it in."""
 
@@ -260,7 +261,7 @@ def compose_whole(
         progress(0.03, "loading the composer")
         fresh = folder.with_name(f".{folder.name}.{secrets.token_hex(4)}")
         try:
-            exporter = Exporter(fresh)
+            exporter = Exporter(fresh, seal=seal)
             result = write_score(
                 exporter,
                 cues,
@@ -280,6 +281,13 @@ def compose_whole(
         progress(1.0, f"{len(cues)} cues composed")
 
     return work
+
+
+def signer(state: Studio, draft: Draft) -> Seal | None:
+    """Content credentials for the score's files, like every export (None: unsigned)."""
+    from soundstage.provenance.signing import music_provenance, sealer
+
+    return sealer(state.settings, music_provenance(draft.project_id))[0]
 
 
 def roll_title(cue_id: str) -> str:
@@ -325,13 +333,15 @@ async def compose(
         owner=who.id,
         label=f"Composing the score of {draft.screenplay.title or draft.name}",
         done_url=f"/projects/{draft.project_id}/score",
-        work=compose_whole(draft.screenplay, folder, seed, made_by(who, draft)),
+        work=compose_whole(
+            draft.screenplay, folder, seed, made_by(who, draft), signer(state, draft)
+        ),
     )
     return redirect(request, f"/tasks/{task.id}")
 
 
 def recompose_one(
-    folder: Path, cue_id: str, changes: dict[str, Any], who: str
+    folder: Path, cue_id: str, changes: dict[str, Any], who: str, seal: Seal | None
 ) -> Callable[[Progress], None]:
     """The task: compose one cue again, redraw its piano roll, update the manifest."""
 
@@ -342,7 +352,8 @@ def recompose_one(
 
         progress(0.05, "loading the composer")
         manifest = read_json(folder / "manifest.json") or {}
-        exporter = Exporter(folder, assets=[Asset(**a) for a in manifest.get("assets", [])])
+        assets = [Asset(**a) for a in manifest.get("assets", [])]
+        exporter = Exporter(folder, assets=assets, seal=seal)
         progress(0.2, f"composing {cue_id}")
         composition = recompose_cue(exporter, cue_id, load_composer(), folder="", **changes)
         progress(0.9, "piano roll")
@@ -386,7 +397,7 @@ async def recompose(
         owner=who.id,
         label=f"Composing cue {cue} again",
         done_url=f"/projects/{draft.project_id}/score#cue-{cue}",
-        work=recompose_one(folder, cue, {**changes, "seed": seed}, who.name),
+        work=recompose_one(folder, cue, {**changes, "seed": seed}, who.name, signer(state, draft)),
     )
     return redirect(request, f"/tasks/{task.id}")
 
