@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     claim_lease_minutes: float = Field(default=30.0, gt=0, le=7 * 24 * 60)
     # Requests a minute per account on `serve` (per server process; 0: no limit).
     rate_limit_per_minute: int = Field(default=600, ge=0)
+    # Keyed watermarks: green lists in every text and music-token sampler soundstage runs
+    # (provenance.text_mark), spread spectrum in rendered audio (provenance.audio_mark).
+    # SOUNDSTAGE_WATERMARK=0 turns them off.
+    watermark: bool = True
 
     @field_validator("data_dir")
     @classmethod

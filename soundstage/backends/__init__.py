@@ -12,6 +12,11 @@ openai:MODEL@http://host:port/v1
                              as a completion API (soundstage serve does), so the guided
                              writer can prefill answers
 llamacpp:/path/model.gguf    a GGUF file in-process (pip install 'soundstage[llamacpp]')
+
+Watermark: `load_backend(spec, settings)` gives the in-process backends (local, embedded,
+llamacpp) this installation's keyed green-list watermark when `settings.watermark` is on
+(the default; soundstage.provenance.text_mark). Without settings, or for `openai:` (the
+server samples, we never see its logits), the text is not watermarked.
 """
 
 from __future__ import annotations
@@ -63,14 +68,19 @@ def parse_spec(spec: str) -> tuple[str, str]:
 def load_backend(spec: str, settings: Settings | None = None) -> TextBackend:
     """Build the backend a spec names. Raises BackendError subclasses with a fix in the hint."""
     kind, arg = parse_spec(spec)
+    mark = None
+    if settings is not None and kind != "openai":
+        from soundstage.provenance.text_mark import text_watermark
+
+        mark = text_watermark(settings)
     if kind == "local":
         from soundstage.backends.local import LocalBackend
 
-        return LocalBackend.load(arg or None, spec=spec)
+        return LocalBackend.load(arg or None, spec=spec, watermark=mark)
     if kind == "embedded":
         from soundstage.backends.embedded import EmbeddedBackend
 
-        return EmbeddedBackend.load(arg or None, spec=spec)
+        return EmbeddedBackend.load(arg or None, spec=spec, watermark=mark)
     if kind == "openai":
         from soundstage.backends.openai import OpenAIBackend
 
@@ -78,4 +88,4 @@ def load_backend(spec: str, settings: Settings | None = None) -> TextBackend:
         return OpenAIBackend.from_settings(model, url, settings, spec=spec)
     from soundstage.backends.llamacpp import LlamaCppBackend
 
-    return LlamaCppBackend.load(arg, spec=spec)
+    return LlamaCppBackend.load(arg, spec=spec, watermark=mark)

@@ -3,6 +3,10 @@
 Streaming detokenisation: the byte-level tokenizer can split one character over two
 tokens, so text is emitted only once it decodes cleanly; and text that could still turn
 out to be the start of a stop string is held back until it cannot.
+
+Watermark: with a `TextWatermark` (given by `load_backend` from the settings), δ is added to
+the green logits of the previous token's list before `sample_token` applies temperature and
+top-k/top-p (see soundstage.provenance.text_mark).
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ import json
 from collections.abc import Callable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from soundstage.backends.base import Chunk, Sampling, TextBackend
 from soundstage.errors import BackendUnavailable
+
+if TYPE_CHECKING:
+    from soundstage.provenance.text_mark import TextWatermark
 
 DEFAULT_MODEL = "drama-lm"
 # One decode step is a few small matrix-vector products: BLAS threads only add sync cost,
@@ -65,12 +72,15 @@ def list_shipped_models(kind: str = "text") -> list[dict[str, object]]:
 
 
 class EmbeddedBackend(TextBackend):
-    def __init__(self, model_dir: Path, *, spec: str = "embedded") -> None:
+    def __init__(
+        self, model_dir: Path, *, spec: str = "embedded", watermark: TextWatermark | None = None
+    ) -> None:
         from soundstage.lm.runtime import NumpyGPT
         from soundstage.lm.tokenizer import load_tokenizer
 
         super().__init__(model=model_dir.name, spec=spec)
         self.model_dir = model_dir
+        self.watermark = watermark
         try:
             self.lm = NumpyGPT.load(model_dir)
             self.tokenizer = load_tokenizer(model_dir / "tokenizer.json")
@@ -85,8 +95,14 @@ class EmbeddedBackend(TextBackend):
         self.eot: int = eot
 
     @classmethod
-    def load(cls, name_or_path: str | None = None, *, spec: str = "embedded") -> EmbeddedBackend:
-        return cls(resolve_model_dir(name_or_path), spec=spec)
+    def load(
+        cls,
+        name_or_path: str | None = None,
+        *,
+        spec: str = "embedded",
+        watermark: TextWatermark | None = None,
+    ) -> EmbeddedBackend:
+        return cls(resolve_model_dir(name_or_path), spec=spec, watermark=watermark)
 
     def window(self) -> tuple[int, bool] | None:
         return int(self.lm.cfg.block_size), True  # reads the last block, generates past it
@@ -110,8 +126,13 @@ class EmbeddedBackend(TextBackend):
         hold = max((len(s) for s in sampling.stop), default=1) - 1
         finish: str = "length"
         text = ""
+        prev = prompt_ids[-1]
         while len(generated) < sampling.max_tokens:
-            token = sample_token(logits, rng, sampling.temperature, sampling.top_k, sampling.top_p)
+            if self.watermark is not None:
+                logits = self.watermark.bias(logits, prev)
+            token = prev = sample_token(
+                logits, rng, sampling.temperature, sampling.top_k, sampling.top_p
+            )
             if token == self.eot:
                 finish = "stop"
                 break

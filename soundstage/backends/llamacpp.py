@@ -2,6 +2,10 @@
 
 The file is checked before the import so that a wrong path is reported even on machines
 without the extra: that is the more likely mistake and the cheaper one to fix.
+
+A `TextWatermark` is applied through llama-cpp-python's `logits_processor` hook (numpy
+scores, biased by the green list of the last token); not exercised in CI, where the extra is
+not installed.
 """
 
 from __future__ import annotations
@@ -9,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from soundstage.backends.base import Chunk, Sampling, TextBackend
 from soundstage.errors import BackendError, BackendUnavailable
+
+if TYPE_CHECKING:
+    from soundstage.provenance.text_mark import TextWatermark
 
 __all__ = ["LlamaCppBackend"]
 
@@ -24,9 +31,12 @@ class LlamaCppBackend(TextBackend):
     """Wraps a `llama_cpp.Llama`; not thread-safe, like the library itself."""
 
     llama: Any = field(default=None, repr=False, compare=False)
+    watermark: TextWatermark | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def load(cls, path: str, *, spec: str, n_ctx: int = 4096) -> LlamaCppBackend:
+    def load(
+        cls, path: str, *, spec: str, n_ctx: int = 4096, watermark: TextWatermark | None = None
+    ) -> LlamaCppBackend:
         file = Path(path).expanduser()
         if not file.is_file():
             raise BackendUnavailable(
@@ -46,7 +56,7 @@ class LlamaCppBackend(TextBackend):
             raise BackendError(
                 f"llama.cpp cannot load {file}: {exc}", hint="is it a GGUF file for this version?"
             ) from None
-        return cls(model=file.stem, spec=spec, llama=llama)
+        return cls(model=file.stem, spec=spec, llama=llama, watermark=watermark)
 
     def window(self) -> tuple[int, bool] | None:
         return (int(self.llama.n_ctx()), False) if self.llama is not None else None
@@ -64,6 +74,7 @@ class LlamaCppBackend(TextBackend):
             stop=list(sampling.stop) or None,
             seed=sampling.seed,
             stream=True,
+            logits_processor=self._processors(),
         )
         for event in events:
             choice = event["choices"][0]
@@ -78,6 +89,17 @@ class LlamaCppBackend(TextBackend):
             prompt_tokens=prompt_tokens,
             completion_tokens=pieces,
         )
+
+    def _processors(self) -> Any:
+        mark = self.watermark
+        if mark is None:
+            return None
+        from llama_cpp import LogitsProcessorList
+
+        def bias(input_ids: Any, scores: Any) -> Any:
+            return mark.bias(scores, int(input_ids[-1])) if len(input_ids) else scores
+
+        return LogitsProcessorList([bias])
 
     def close(self) -> None:
         llama, self.llama = self.llama, None

@@ -15,6 +15,10 @@ no wheel that installs here without a 6-minute compile (see the model card).
   story bible), n samples decode as one batch, and an optional regular expression
   constrains every sample: a token is only taken if the text so far can still match
   (`regex` partial matching), so a constrained answer always parses.
+- Watermark: a `TextWatermark` (soundstage.provenance.text_mark) belongs to the backend, not
+  to the shared runtime; each step adds δ to the green logits of every row's previous
+  token after the repetition penalty and *before* top-k, the constraint check and sampling,
+  so the constraint still decides what may follow and the mark only reorders what may.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from soundstage.errors import BackendError, BackendUnavailable
 
 if TYPE_CHECKING:
     from soundstage.backends.llama import KVCache
+    from soundstage.provenance.text_mark import TextWatermark
 from soundstage.fileio import file_sha256
 
 __all__ = ["LocalBackend", "default_gguf", "model_card_config"]
@@ -256,21 +261,20 @@ class Runtime:
         sampling: Sampling,
         pattern: str | None = None,
         penalty_window: int = 0,
+        watermark: TextWatermark | None = None,
     ) -> list[Sample]:
         with self.lock, self.torch.inference_mode():
-            return self._sample(prompt, n, sampling, pattern, penalty_window)
-
-    def _sample(
-        self, prompt: str, n: int, sampling: Sampling, pattern: str | None, penalty_window: int
-    ) -> list[Sample]:
-        # _decode yields one state object, updated in place: run it to the end.
-        (state,) = collections.deque(self._decode(prompt, n, sampling, pattern, penalty_window), 1)
+            # _decode yields one state object, updated in place: run it to the end.
+            steps = self._decode(prompt, n, sampling, pattern, penalty_window, watermark)
+            (state,) = collections.deque(steps, 1)
         return [
             Sample(t, f, state.prompt_tokens, c)
             for t, f, c in zip(state.texts, state.finish, state.counts, strict=True)
         ]
 
-    def stream(self, prompt: str, sampling: Sampling) -> Iterator[Chunk]:
+    def stream(
+        self, prompt: str, sampling: Sampling, watermark: TextWatermark | None = None
+    ) -> Iterator[Chunk]:
         """One sample, a chunk per token as it is decoded (the final chunk carries the finish
         reason and token counts). Text that could still turn out to be the start of a stop
         string is held back until it cannot. Closing the iterator (a client that went away)
@@ -279,7 +283,7 @@ class Runtime:
         sent = 0
         with self.lock, self.torch.inference_mode():
             state: _State | None = None
-            for state in self._decode(prompt, 1, sampling, None, 0):
+            for state in self._decode(prompt, 1, sampling, None, 0, watermark):
                 text = state.texts[0]
                 upto = len(text) if state.done[0] else max(sent, len(text) - hold)
                 if upto > sent:
@@ -292,7 +296,13 @@ class Runtime:
             yield Chunk("", state.finish[0], state.prompt_tokens, state.counts[0])
 
     def _decode(
-        self, prompt: str, n: int, sampling: Sampling, pattern: str | None, penalty_window: int
+        self,
+        prompt: str,
+        n: int,
+        sampling: Sampling,
+        pattern: str | None,
+        penalty_window: int,
+        watermark: TextWatermark | None = None,
     ) -> Iterator[_State]:
         """Decode `n` samples as one batch, yielding the state after the prompt and after
         every step (callers hold the lock and inference mode)."""
@@ -320,8 +330,12 @@ class Runtime:
         # copy their context back, line after line.
         window = set(ids[-penalty_window:]) if penalty_window else set()
         seen = [window - self.exempt for _ in range(n)]
+        mark = watermark.processor() if watermark is not None else None
+        prev = torch.full((n, 1), ids[-1], dtype=torch.long)  # each row's last token
         for _step in range(sampling.max_tokens):
             logits = self._penalise(logits, seen)
+            if mark is not None:
+                logits = mark(prev, logits)
             chosen = self._choose(logits, texts, done, sampling, compiled, gen)
             for row, token in enumerate(chosen):
                 if done[row]:
@@ -339,7 +353,8 @@ class Runtime:
             if all(done):
                 yield state
                 return
-            logits = self.model(torch.tensor([[max(t, 0)] for t in chosen]), cache)
+            prev = torch.tensor([[t] for t in chosen])
+            logits = self.model(prev.clamp(min=0), cache)
             yield state
 
     def _penalise(self, logits: Any, seen: list[set[int]]) -> Any:
@@ -471,18 +486,28 @@ def load_runtime(gguf: Path, expected_sha: str | None = None) -> Runtime:
 class LocalBackend(TextBackend):
     """A llama-family GGUF model run by torch; `chat_template` renders ChatML prompts."""
 
-    def __init__(self, runtime: Runtime, *, model: str, spec: str) -> None:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        model: str,
+        spec: str,
+        watermark: TextWatermark | None = None,
+    ) -> None:
         super().__init__(model=model, spec=spec, chat_format="chatml")
         self.runtime = runtime
+        self.watermark = watermark
 
     @classmethod
-    def load(cls, path: str | None = None, *, spec: str = "local") -> LocalBackend:
+    def load(
+        cls, path: str | None = None, *, spec: str = "local", watermark: TextWatermark | None = None
+    ) -> LocalBackend:
         if path:
             file = Path(path).expanduser()
-            return cls(load_runtime(file), model=file.stem, spec=spec)
+            return cls(load_runtime(file), model=file.stem, spec=spec, watermark=watermark)
         config = model_card_config()
         runtime = load_runtime(default_gguf(), config["sha256"])
-        return cls(runtime, model=config["name"], spec=spec)
+        return cls(runtime, model=config["name"], spec=spec, watermark=watermark)
 
     def sample(
         self,
@@ -494,14 +519,16 @@ class LocalBackend(TextBackend):
     ) -> list[Completion]:
         return [
             Completion(s.text, s.finish_reason, s.prompt_tokens, s.completion_tokens, self.model)
-            for s in self.runtime.sample(prompt, n, sampling, pattern, penalty_window)
+            for s in self.runtime.sample(
+                prompt, n, sampling, pattern, penalty_window, self.watermark
+            )
         ]
 
     def window(self) -> tuple[int, bool] | None:
         return int(self.runtime.model.config.max_positions), False
 
     def _stream(self, prompt: str, sampling: Sampling) -> Iterator[Chunk]:
-        return self.runtime.stream(prompt, sampling)
+        return self.runtime.stream(prompt, sampling, self.watermark)
 
     def chat_stream(self, messages: Sequence[Message], sampling: Sampling) -> Iterator[Chunk]:
         return self._stream(chatml(messages), sampling)

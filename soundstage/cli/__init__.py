@@ -29,6 +29,7 @@ from soundstage.cli import recommend_model as _recommend_model  # noqa: E402,F40
 from soundstage.cli import moderate as _moderate  # noqa: E402,F401  isort: skip
 from soundstage.cli import moderate_queue as _moderate_queue  # noqa: E402,F401  isort: skip
 from soundstage.cli import users as _users  # noqa: E402,F401  isort: skip
+from soundstage.cli import detect as _detect  # noqa: E402,F401  isort: skip
 from soundstage.cli import keys as _keys  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main"]

@@ -111,7 +111,7 @@ def music_compose(
         )
     if soundfont is not None and not soundfont.is_file():
         raise SoundstageError(f"--soundfont {soundfont}: no such file", hint="pass a GM .sf2 file")
-    composer = load_composer(model, critic=critic)
+    composer = load_composer(model, critic=critic, settings=state.settings())
     theme = make_motif(composer.model, motif, seed=seed) if motif else None
     request = CueRequest(valence, arousal, seconds, style=style, seed=seed, motif=theme)
     composition = composer.compose(request)
@@ -215,7 +215,7 @@ def music_score(
     if soundfont is not None and not soundfont.is_file():
         raise SoundstageError(f"--soundfont {soundfont}: no such file", hint="pass a GM .sf2 file")
     cues = spot(_read_screenplay(screenplay), fps=fps)
-    composer = load_composer()
+    composer = load_composer(settings=state.settings())
     from soundstage.provenance.audio_mark import installation_mark
 
     options = ScoreOptions(

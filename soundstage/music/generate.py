@@ -15,6 +15,11 @@ masked by a small grammar and by the cue's musical frame:
 
 `to_notes` reads a REMI body back into `BeatNote`s (times in beats, 4/4 or 3/4 as generated),
 the unit the arranger works in; `MusicTokenizer.decode` remains the path for whole pieces.
+
+Watermark: a model given a `TextWatermark` (soundstage.provenance.text_mark; `load_composer`
+passes the installation's) adds δ to the green logits of the previous token's list in
+`_pick`, before the grammar/frame mask, so the stream stays valid by construction; pitches
+the frame softly penalises (outside the scale) are never lifted by it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
@@ -31,6 +36,9 @@ from threadpoolctl import ThreadpoolController
 from soundstage.errors import ConfigError
 from soundstage.lm.runtime import NumpyGPT
 from soundstage.music.tokens import Conditions, MusicTokenizer
+
+if TYPE_CHECKING:
+    from soundstage.provenance.text_mark import TextWatermark
 
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "music-remi"
 POSITIONS_PER_BEAT = 4  # beat_res (0, 4): 4 → 16th-note grid
@@ -94,13 +102,14 @@ def duration_beats(token: str) -> float:
 class MusicModel:
     """The numpy GPT plus the tokenizer and precomputed token classes for masking."""
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path, watermark: TextWatermark | None = None) -> None:
         if not (model_dir / "config.json").exists():
             raise ConfigError(
                 f"music model not found in {model_dir}",
                 hint="train one: python -m soundstage.music.train --out " + str(model_dir),
             )
         self.dir = model_dir
+        self.watermark = watermark
         self.config = json.loads((model_dir / "config.json").read_text())
         self.lm = NumpyGPT.load(model_dir)
         self.tok = MusicTokenizer.load(model_dir / "tokenizer.json")
@@ -125,8 +134,10 @@ class MusicModel:
         self.eos = vocab["EOS_None"]
 
     @classmethod
-    def load(cls, model_dir: Path | None = None) -> MusicModel:
-        return cls(model_dir or DEFAULT_MODEL)
+    def load(
+        cls, model_dir: Path | None = None, *, watermark: TextWatermark | None = None
+    ) -> MusicModel:
+        return cls(model_dir or DEFAULT_MODEL, watermark)
 
     def header(self, cond: Conditions) -> list[int]:
         return [self.tok.bos] + [self.ids[t] for t in cond.tokens()]
@@ -134,8 +145,20 @@ class MusicModel:
     # --- sampling ---------------------------------------------------------------------------
 
     def _pick(
-        self, logits: np.ndarray, allowed: np.ndarray, req: PhraseRequest, rng: np.random.Generator
+        self,
+        logits: np.ndarray,
+        allowed: np.ndarray,
+        req: PhraseRequest,
+        rng: np.random.Generator,
+        prev: int | None = None,
+        markable: np.ndarray | None = None,
     ) -> int:
+        if self.watermark is not None and prev is not None:
+            # δ on green tokens; never on pitches the frame penalises (`markable` false).
+            green = self.watermark.green(prev, logits.shape[-1])
+            if markable is not None:
+                green = green & markable
+            logits = logits + np.float32(self.watermark.delta) * green
         masked = np.where(allowed, logits / max(req.temperature, 1e-3), -np.inf)
         probs = np.exp(masked - masked.max())
         probs /= probs.sum()
@@ -193,7 +216,7 @@ class MusicModel:
                 )
                 allowed[self.bar] = True
             if last != "Bar":
-                token = self.names[self._pick(logits + bias, allowed, req, rng)]
+                token = self.names[self._pick(logits + bias, allowed, req, rng, ids[-1], bias == 0)]
             if token == "Bar_None":
                 if bars >= req.bars:
                     break
@@ -231,7 +254,7 @@ class MusicModel:
         req = PhraseRequest(cond=cond, bars=0, top_p=top_p)
         allowed = np.ones(self.size, dtype=bool)
         for _ in range(max_tokens):
-            token = self._pick(logits, allowed, req, rng)
+            token = self._pick(logits, allowed, req, rng, ids[-1])
             ids.append(token)
             if token == self.eos:
                 break
