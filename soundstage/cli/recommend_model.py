@@ -41,9 +41,11 @@ def recommend_train(
 ) -> None:
     """Fit a recommender and publish it as a new version in the registry."""
     _need_scipy()
+    from soundstage.datasets import check_path_use
     from soundstage.recommend.loading import load_source
     from soundstage.recommend.pipeline import train_and_publish
 
+    check_path_use(log, state.settings(), purpose="research")  # a registered set: opt-outs
     data, catalog, _users = load_source(log, items, settings=state.settings())
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console_err, transient=True) as bar:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from soundstage.datasets import check_sources
+from soundstage.errors import SoundstageError
 from soundstage.lm.config import write_json
 from soundstage.lm.corpus import EOT, load_documents, split
 from soundstage.lm.tokenizer import train_tokenizer
@@ -20,6 +22,7 @@ from soundstage.lm.tokenizer import train_tokenizer
 
 def prepare(script_dir: Path, out: Path, vocab_size: int = 4096) -> dict[str, object]:
     docs = load_documents(script_dir)
+    check_sources(d.name for d in docs)  # registry: opt-outs and licences (shipped weights)
     parts = [split(doc) for doc in docs]
     train_text = [train for train, _ in parts]
     val_text = [val for _, val in parts if val]
@@ -59,7 +62,10 @@ def main() -> None:
     args = parser.parse_args()
     if not (args.script_dir / "tinyshakespeare" / "input.txt").exists():
         raise SystemExit(f"error: {args.script_dir}/tinyshakespeare/input.txt not found")
-    print(prepare(args.script_dir, args.out, args.vocab_size))
+    try:
+        print(prepare(args.script_dir, args.out, args.vocab_size))
+    except SoundstageError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":

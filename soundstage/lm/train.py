@@ -23,6 +23,8 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
+from soundstage.datasets import check_sources
+from soundstage.errors import SoundstageError
 from soundstage.lm.config import ModelConfig, Recipe, TrainConfig, load_recipe, write_json
 from soundstage.lm.model import GPT
 
@@ -172,6 +174,7 @@ def save_model_dir(out: Path, model: GPT, tokenizer: Path, summary: dict[str, An
 
 def train(recipe: Recipe, data_dir: Path, out: Path, log_every: int = 50) -> dict[str, Any]:
     tc = recipe.train
+    check_sources(_read_meta(data_dir).get("sources", []))  # opted out since prepare?
     meta_vocab = int(np.load(data_dir / "train.npy", mmap_mode="r").max()) + 1
     cfg = recipe.model
     if meta_vocab > cfg.vocab_size:
@@ -248,7 +251,10 @@ def main() -> None:
         raise SystemExit(f"error: {exc}") from None
     if not (args.data / "train.npy").exists():
         raise SystemExit(f"error: {args.data}/train.npy not found; run soundstage.lm.prepare first")
-    train(recipe, args.data, args.out)
+    try:
+        train(recipe, args.data, args.out)
+    except SoundstageError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from soundstage.datasets import DatasetError, check_sources
 from soundstage.moderate.embed_tier import (
     DEFAULT_MODEL_DIR,
     ENCODER_WEIGHTS,
@@ -346,6 +347,8 @@ def train_embed_tier(
     from soundstage.moderate.normalise import normalise
 
     config = config or TrainConfig()
+    davidson = ["davidson_hate_offensive"] if config.davidson else []
+    check_sources(["all-minilm-l6-v2", "olid", *davidson])  # registry: opt-outs, licences
     olid = read_olid_train(data_dir)
     if limit is not None:
         olid = Labelled(olid.texts[:limit], olid.labels[:limit], olid.source[:limit])
@@ -465,7 +468,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         train_embed_tier(args.data, args.out, config, limit=args.limit)
-    except EmbedTierError as exc:
+    except (EmbedTierError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from soundstage.datasets import DatasetError, check_sources
 from soundstage.moderate.embed_fit import (
     MODEL_CATEGORIES,
     TrainConfig,
@@ -187,6 +188,8 @@ def finetune_embed_tier(
     from soundstage.moderate.normalise import normalise
 
     config = config or FineTuneConfig()
+    davidson = ["davidson_hate_offensive"] if config.davidson_head else []
+    check_sources(["all-minilm-l6-v2", "olid", *davidson])  # registry: opt-outs, licences
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     olid = read_olid_train(data_dir)
@@ -368,7 +371,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         finetune_embed_tier(args.data, args.out, config, limit=args.limit)
-    except EmbedTierError as exc:
+    except (EmbedTierError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from soundstage.datasets import check_sources
 from soundstage.errors import SoundstageError
 from soundstage.fileio import file_sha256
 from soundstage.moderate.bias import roc_auc
@@ -395,6 +396,7 @@ def train(
                 f"training data missing: {data_dir / rel}",
                 hint="pass --data pointing at ../shared/data/mod (OLID and Davidson)",
             )
+    check_sources(["olid", "davidson_hate_offensive"])  # registry: opt-outs and licences
     report("loading data", 0.0)
     tr, dev = load_dataset(data_dir, seed, davidson_weight, davidson_toxicity=davidson_toxicity)
     if limit is not None:
@@ -539,16 +541,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     def progress(msg: str, frac: float) -> None:
         print(f"[{frac:4.0%}] {msg}", file=sys.stderr, flush=True)
 
-    config = train(
-        args.data,
-        args.out,
-        seed=args.seed,
-        progress=progress,
-        bits=args.bits,
-        davidson_weight=args.davidson_weight,
-        identity_balance=args.identity_balance,
-        nb_mix=args.nb_mix,
-    )
+    try:
+        config = train(
+            args.data,
+            args.out,
+            seed=args.seed,
+            progress=progress,
+            bits=args.bits,
+            davidson_weight=args.davidson_weight,
+            identity_balance=args.identity_balance,
+            nb_mix=args.nb_mix,
+        )
+    except SoundstageError as exc:  # e.g. a source refused by the data registry
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(config["metrics"], indent=2))
     return 0
 

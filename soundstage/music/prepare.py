@@ -25,7 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from soundstage.errors import FormatError
+from soundstage.datasets import check_sources
+from soundstage.errors import FormatError, SoundstageError
 from soundstage.music.corpus import TRAINING_SOURCES, build_cache, cached_piece, default_workers
 from soundstage.music.midi_io import atomic_write_bytes
 from soundstage.music.tokens import MusicTokenizer, conditions
@@ -49,6 +50,7 @@ def prepare(
     cache: Path | None = None,
     log: Any = print,
 ) -> dict[str, Any]:
+    check_sources(sources)  # registry: opt-outs and licences (shipped weights)
     began = time.perf_counter()
     cache = cache if cache is not None else out / "cache"
     manifest = build_cache(cache, sources=sources, limit=limit, workers=workers, log=log)
@@ -115,7 +117,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--val-fraction", type=float, default=0.1)
     args = parser.parse_args(argv)
-    meta = prepare(args.out, limit=args.limit, workers=args.workers, val_fraction=args.val_fraction)
+    try:
+        meta = prepare(
+            args.out, limit=args.limit, workers=args.workers, val_fraction=args.val_fraction
+        )
+    except SoundstageError as exc:
+        raise SystemExit(f"error: {exc}") from None
     summary = {k: meta[k] for k in ("vocab_size", "splits", "emotion_quadrants", "seconds")}
     print(json.dumps(summary))
 

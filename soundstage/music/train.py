@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from soundstage.datasets import check_sources
+from soundstage.errors import SoundstageError
 from soundstage.lm.config import Recipe, load_recipe
 from soundstage.lm.model import GPT
 from soundstage.lm.train import (
@@ -161,6 +163,7 @@ def train(
     recipe: Recipe, data_dir: Path, out: Path, *, max_val_windows: int = 384, log_every: int = 25
 ) -> dict[str, Any]:
     tc, cfg = recipe.train, recipe.model
+    check_sources(json.loads((data_dir / "meta.json").read_text()).get("licences", {}))
     train_split, val_split = load_split(data_dir, "train"), load_split(data_dir, "val")
     top = int(max(train_split.ids.max(), val_split.ids.max()))
     if top >= cfg.vocab_size:
@@ -233,7 +236,10 @@ def main(argv: list[str] | None = None) -> None:
             f"error: {args.data}/train_offsets.npy not found; run "
             "python -m soundstage.music.prepare first"
         )
-    train(recipe, args.data, args.out)
+    try:
+        train(recipe, args.data, args.out)
+    except SoundstageError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 if __name__ == "__main__":
