@@ -13,6 +13,7 @@ from soundstage.cli._app import app, console, state
 from soundstage.errors import SoundstageError
 
 if TYPE_CHECKING:
+    from soundstage.export import Seal
     from soundstage.music.render import Rendering
 
 music_app = typer.Typer(help="Soundtracks matched to each scene.", no_args_is_help=True)
@@ -66,6 +67,16 @@ def music_spot(
     console.print(table)
 
 
+def _seal(package: str) -> Seal | None:
+    """Content credentials for what the music commands write (None: unsigned, said so)."""
+    from soundstage.provenance.signing import music_provenance, sealer
+
+    seal, note = sealer(state.settings(), music_provenance(package))
+    if note:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    return seal
+
+
 def _emotion(text: str) -> tuple[float, float]:
     parts = text.split(",")
     try:
@@ -115,7 +126,7 @@ def music_compose(
     theme = make_motif(composer.model, motif, seed=seed) if motif else None
     request = CueRequest(valence, arousal, seconds, style=style, seed=seed, motif=theme)
     composition = composer.compose(request)
-    exporter = Exporter(out.parent if str(out.parent) else Path("."))
+    exporter = Exporter(out.parent if str(out.parent) else Path("."), seal=_seal(out.stem))
     note = ""
     if kind == "midi":
         exporter.write_bytes(out.name, midi_bytes(composition.piece))
@@ -229,7 +240,7 @@ def music_score(
     with Progress(*columns, TimeElapsedColumn(), console=console) as bar:
         task = bar.add_task("score", total=1.0, message="")
         result = write_score(
-            Exporter(out),
+            Exporter(out, seal=_seal(out.name)),
             cues,
             composer,
             options,
