@@ -162,6 +162,22 @@ def generate_local(w: Writer, n: int, batch: int = 8) -> None:
         w.nll[label] = local_nll(backend.runtime, getattr(w, label), batch)  # type: ignore[attr-defined]
 
 
+def local_speed(runs: int = 6, tokens: int = 100) -> dict[str, float]:
+    """Tokens/s of one row, marked and unmarked interleaved (batch throughput is confounded
+    by rows that end at different times, so speed is measured on single samples)."""
+    backend = load_backend("local", load_settings().model_copy(update={"watermark": False}))
+    backend.complete(local_prompt(0), max_tokens=8, seed=0)  # warm up
+    seconds, count = {"marked": 0.0, "plain": 0.0}, {"marked": 0, "plain": 0}
+    for i in range(runs):
+        for label in ("marked", "plain") if i % 2 else ("plain", "marked"):
+            backend.watermark = TextWatermark(KEY) if label == "marked" else None  # type: ignore[attr-defined]
+            started = time.perf_counter()
+            out = backend.complete(local_prompt(i), max_tokens=tokens, seed=i, **SAMPLING)  # type: ignore[arg-type]
+            seconds[label] += time.perf_counter() - started
+            count[label] += out.completion_tokens
+    return {label: count[label] / seconds[label] for label in seconds}
+
+
 def local_nll(runtime: Any, texts: list[str], batch: int, most: int = 12) -> float:
     import torch
 
@@ -243,7 +259,15 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=40)
     parser.add_argument("--local-n", type=int, default=40)
     parser.add_argument("--no-local", action="store_true")
+    parser.add_argument("--speed-only", action="store_true", help="local tokens/s, one row")
     args = parser.parse_args()
+    if args.speed_only:
+        speed = local_speed()
+        print(
+            f"local, one row: marked {speed['marked']:.1f} tok/s, unmarked "
+            f"{speed['plain']:.1f} tok/s ({speed['marked'] / speed['plain'] - 1:+.1%})"
+        )
+        return
     if not DATA.exists():
         sys.exit(f"shared data not present: {DATA}")
     words = vocabulary()
