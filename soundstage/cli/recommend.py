@@ -19,7 +19,7 @@ recommend_app = typer.Typer(
 app.add_typer(recommend_app, name="recommend")
 
 
-def _need_scipy() -> None:
+def need_scipy() -> None:
     import importlib.util
 
     if importlib.util.find_spec("scipy") is None:
@@ -40,7 +40,7 @@ def recommend_split(
     ),
 ) -> None:
     """Split an interaction log per user into train.csv and test.csv."""
-    _need_scipy()
+    need_scipy()
     from soundstage.export import Exporter
     from soundstage.recommend.data import read_csv, to_implicit
     from soundstage.recommend.split import holdout, leave_last_out
@@ -56,12 +56,12 @@ def recommend_split(
         holdout(log, fraction=fraction, seed=seed) if protocol == "holdout" else leave_last_out(log)
     )
     exporter = Exporter(out)
-    exporter.write_with("train.csv", functools.partial(_write_to, train))
-    exporter.write_with("test.csv", functools.partial(_write_to, test))
+    exporter.write_with("train.csv", functools.partial(write_to, train))
+    exporter.write_with("test.csv", functools.partial(write_to, test))
     console.print(f"{len(train):,} train and {len(test):,} test events written to {out}/")
 
 
-def _write_to(part: Any, tmp: Path) -> None:
+def write_to(part: Any, tmp: Path) -> None:
     from soundstage.recommend.data import write_csv
 
     write_csv(tmp, part)
@@ -88,7 +88,7 @@ def recommend_eval(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object (or a list)."),
 ) -> None:
     """Fit on --train, rank every item for each test user, print accuracy and beyond-accuracy."""
-    _need_scipy()
+    need_scipy()
     from soundstage.recommend.data import read_csv
     from soundstage.recommend.models import MODELS, model_names
     from soundstage.recommend.sources import read_items

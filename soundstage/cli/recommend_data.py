@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from soundstage.cli._app import console, console_err, state
-from soundstage.cli.recommend import _need_scipy, _write_to, recommend_app
+from soundstage.cli.recommend import need_scipy, recommend_app, write_to
 from soundstage.errors import SoundstageError
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def recommend_import(
             "recommend import needs --out FOLDER or --db (or both)",
             hint="--out writes log.csv/items.csv/users.csv; --db stores them in the database",
         )
-    _need_scipy()
+    need_scipy()
     from soundstage.recommend.sources import FORMATS, read_log
     from soundstage.recommend.store import DEFAULT_DATASET, INTERACTION_EVENTS, MAX_DATASET
 
@@ -91,7 +91,7 @@ def _export_files(
     from soundstage.export import Exporter
 
     exporter = Exporter(out)
-    exporter.write_with("log.csv", functools.partial(_write_to, log))
+    exporter.write_with("log.csv", functools.partial(write_to, log))
     if catalogue:
         exporter.write_text("items.csv", _items_csv(catalogue))
     if users:

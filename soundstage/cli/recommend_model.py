@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from soundstage.cli._app import console, console_err, state
-from soundstage.cli.recommend import _need_scipy, recommend_app
+from soundstage.cli.recommend import need_scipy, recommend_app
 from soundstage.errors import SoundstageError
 
 
@@ -40,7 +40,7 @@ def recommend_train(
     activate: bool = typer.Option(True, "--activate/--no-activate", help="Serve it at once."),
 ) -> None:
     """Fit a recommender and publish it as a new version in the registry."""
-    _need_scipy()
+    need_scipy()
     from soundstage.datasets import check_path_use
     from soundstage.recommend.loading import load_source
     from soundstage.recommend.pipeline import train_and_publish
@@ -93,7 +93,7 @@ def recommend_user(
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
 ) -> None:
     """Top-n items for one user, with the reason for each."""
-    _need_scipy()
+    need_scipy()
     from soundstage.recommend.service import recommend_for
 
     bundle = _registry().load(version)
@@ -156,7 +156,7 @@ def recommend_serve(
     ),
 ) -> None:
     """Serve GET /recommendations/{user_id} (and model switching) over HTTP."""
-    _need_scipy()
+    need_scipy()
     import os
 
     import uvicorn

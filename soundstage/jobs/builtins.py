@@ -47,7 +47,7 @@ def _float(params: dict[str, Any], key: str, default: float, lo: float, hi: floa
     return number
 
 
-def _no_extra(params: dict[str, Any], allowed: set[str], kind: str) -> None:
+def no_extra_params(params: dict[str, Any], allowed: set[str], kind: str) -> None:
     extra = sorted(set(params) - allowed)
     if extra:
         raise JobError(
@@ -56,7 +56,7 @@ def _no_extra(params: dict[str, Any], allowed: set[str], kind: str) -> None:
         )
 
 
-def _bool(params: dict[str, Any], key: str, default: bool) -> bool:
+def flag_param(params: dict[str, Any], key: str, default: bool) -> bool:
     value = params.get(key, default)
     if isinstance(value, bool):
         return value
@@ -74,7 +74,7 @@ def count_line(seed: str, index: int) -> str:
 
 
 def check_count(params: dict[str, Any]) -> dict[str, Any]:
-    _no_extra(params, {"n", "delay", "seed"}, "count")
+    no_extra_params(params, {"n", "delay", "seed"}, "count")
     return {
         "n": _int(params, "n", 100, 1, 1_000_000),
         "delay": _float(params, "delay", 0.0, 0.0, 60.0),
@@ -102,7 +102,7 @@ GENERATE_PARAMS = {"prompt", "model", "max_tokens", "temperature", "top_p", "top
 
 
 def check_generate(params: dict[str, Any]) -> dict[str, Any]:
-    _no_extra(params, GENERATE_PARAMS, "generate")
+    no_extra_params(params, GENERATE_PARAMS, "generate")
     prompt = params.get("prompt")
     if prompt is None or str(prompt) == "":
         raise JobError("generate needs a prompt", hint="--param prompt='INT. KITCHEN - NIGHT'")

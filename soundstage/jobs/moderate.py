@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.errors import JobError, SoundstageError
-from soundstage.jobs.builtins import _bool, _no_extra
+from soundstage.jobs.builtins import flag_param, no_extra_params
 from soundstage.jobs.handlers import JobContext, handler
 from soundstage.jobs.outputs import atomic_write_json
 
@@ -28,7 +28,7 @@ def check_moderate_batch(params: dict[str, Any]) -> dict[str, Any]:
     """Normalise params; fail at submit time on what can be known then (files, policy)."""
     from soundstage.moderate.policy import load_policy
 
-    _no_extra(params, PARAMS, KIND)
+    no_extra_params(params, PARAMS, KIND)
     source = params.get("source")
     if not isinstance(source, str) or not Path(source).expanduser().is_file():
         raise JobError(f"{KIND} needs an existing CSV file as source, got {source!r}")
@@ -52,8 +52,8 @@ def check_moderate_batch(params: dict[str, Any]) -> dict[str, Any]:
         "policy": spec,
         "surface": str(surface),
         "tier": tier,
-        "explain": _bool(params, "explain", False),
-        "queue": _bool(params, "queue", False),
+        "explain": flag_param(params, "explain", False),
+        "queue": flag_param(params, "queue", False),
     }
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from soundstage.errors import JobError
-from soundstage.jobs.builtins import _bool, _no_extra
+from soundstage.jobs.builtins import flag_param, no_extra_params
 from soundstage.jobs.handlers import JobContext, handler
 from soundstage.jobs.outputs import atomic_write_json
 
@@ -33,15 +33,15 @@ _STEPS = (("loading", 0.1), ("embedding", 0.2), ("tuning", 0.4), ("fitting", 0.2
 
 def check_recommend_train(params: dict[str, Any]) -> dict[str, Any]:
     """Normalise params; file paths become absolute because a worker runs elsewhere."""
-    _no_extra(params, PARAMS, KIND)
+    no_extra_params(params, PARAMS, KIND)
     return {
         "source": _source(params.get("source")),
         "model": _model(params.get("model", "ease")),
         "items": _file(params.get("items"), "items") if params.get("items") is not None else None,
         "min_value": _min_value(params.get("min_value")),
-        "tune": _bool(params, "tune", False),
+        "tune": flag_param(params, "tune", False),
         "version": _version(params.get("version")),
-        "activate": _bool(params, "activate", True),
+        "activate": flag_param(params, "activate", True),
     }
 
 

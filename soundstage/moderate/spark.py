@@ -62,7 +62,7 @@ def moderate_frame(
     from pyspark.sql.functions import pandas_udf
 
     from soundstage.moderate.classifier import Classifier
-    from soundstage.recommend.spark import _quiet_pandas_check
+    from soundstage.recommend.spark import quiet_pandas_check
 
     if text_column not in df.columns:
         from soundstage.errors import SoundstageError
@@ -103,6 +103,6 @@ def moderate_frame(
     # Real classes, not the strings `from __future__ import annotations` leaves: pyspark reads
     # the hints to pick the Series → DataFrame (struct) UDF type.
     moderate_batch.__annotations__ = {"texts": pd.Series, "return": pd.DataFrame}
-    with _quiet_pandas_check():
+    with quiet_pandas_check():
         udf = pandas_udf(moderate_batch, f"struct<{schema}>")  # type: ignore[call-overload]
         return df.withColumn(output, udf(df[text_column]))

@@ -214,7 +214,7 @@ def _timestamp(path: object, line: int, text: str) -> int:
         return int(value)
 
 
-def _sort_key(ids: Iterable[str]) -> list[str]:
+def sort_key(ids: Iterable[str]) -> list[str]:
     unique = set(ids)
     if all(u.isdigit() for u in unique):
         return sorted(unique, key=int)
@@ -222,7 +222,7 @@ def _sort_key(ids: Iterable[str]) -> list[str]:
 
 
 def _index(ids: list[str]) -> tuple[tuple[str, ...], np.ndarray]:
-    ordered = _sort_key(ids)
+    ordered = sort_key(ids)
     pos = {u: i for i, u in enumerate(ordered)}
     return tuple(ordered), np.fromiter((pos[u] for u in ids), dtype=np.int32, count=len(ids))
 

@@ -27,9 +27,9 @@ from soundstage.recommend.data import (
     Item,
     UserAttributes,
     _Columns,  # the row accumulator every text loader shares
-    _sort_key,  # id order: numeric when every id is an integer, so indices match read_csv
     read_csv,
     read_movielens,
+    sort_key,  # id order: numeric when every id is an integer, so indices match read_csv
 )
 
 SourceFormat = Literal["auto", "movielens", "lastfm", "csv", "parquet"]
@@ -54,7 +54,7 @@ def _index_array(ids: np.ndarray) -> tuple[tuple[str, ...], np.ndarray]:
     """Like data._index, vectorised: Parquet and Last.fm logs run to tens of millions of rows."""
     unique, inverse = np.unique(ids, return_inverse=True)
     names = [str(u) for u in unique.tolist()]
-    ordered = _sort_key(names)
+    ordered = sort_key(names)
     pos = {u: i for i, u in enumerate(ordered)}
     remap = np.fromiter((pos[u] for u in names), dtype=np.int32, count=len(names))
     return tuple(ordered), remap[inverse.reshape(-1)]

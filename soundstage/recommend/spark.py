@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 import scipy.sparse as sp
 
-from soundstage.recommend.data import _sort_key
+from soundstage.recommend.data import sort_key
 from soundstage.recommend.models import (
     Recommender,
     RecommendError,
@@ -77,7 +77,7 @@ def _require_spark() -> None:
 
 
 @contextmanager
-def _quiet_pandas_check() -> Iterator[None]:
+def quiet_pandas_check() -> Iterator[None]:
     """Hide pyspark's "pandas >= 3 not fully supported" FutureWarning.
 
     pyspark imports its pandas check while converting any py4j argument, even though this module
@@ -117,7 +117,7 @@ def spark_session(master: str | None = None) -> SparkSession:
     _require_spark()
     from pyspark.sql import SparkSession
 
-    with _quiet_pandas_check():
+    with quiet_pandas_check():
         active = SparkSession.getActiveSession()
     if active is not None:
         return active
@@ -141,7 +141,7 @@ def spark_session(master: str | None = None) -> SparkSession:
         # 200 shuffle partitions suit a cluster; on one machine they are pure task overhead.
         builder = builder.config("spark.sql.shuffle.partitions", "8")
     try:
-        with _quiet_pandas_check():
+        with quiet_pandas_check():
             session = builder.getOrCreate()
     except Exception as exc:  # the JVM failed to start: py4j and pyspark raise many types
         raise RecommendError(
@@ -273,7 +273,7 @@ class SparkALS(Recommender):
             itemCol="item",
             ratingCol="rating",
         )
-        with _quiet_pandas_check():
+        with quiet_pandas_check():
             return als.fit(ratings)
 
     # -- scoring and persistence -------------------------------------------------------------
@@ -309,7 +309,7 @@ class SparkALS(Recommender):
 def _item_factors(model: ALSModel, n_items: int, rank: int) -> np.ndarray:
     """Dense float32 (n_items, rank) factors; items Spark never saw keep zero vectors."""
     Y = np.zeros((n_items, rank), dtype=np.float32)
-    with _quiet_pandas_check():
+    with quiet_pandas_check():
         for row in model.itemFactors.toLocalIterator():
             Y[int(row["id"])] = row["features"]
     return Y
@@ -329,7 +329,7 @@ def _ratings_frame(
     master, while logs too big for the driver belong in `fit_path`.
     """
     ones = np.ones(len(users), dtype=np.float32)
-    with _quiet_pandas_check():
+    with quiet_pandas_check():
         try:
             import pyarrow as pa
             import pyarrow.parquet as pq
@@ -380,7 +380,7 @@ def _indexed_log(
         .persist(StorageLevel.MEMORY_AND_DISK)
     )
     # The catalogue (not the log) comes to the driver, to fix read_csv's item order.
-    with _quiet_pandas_check():
+    with quiet_pandas_check():
         found = [str(r[0]) for r in pairs.select("item_id").distinct().collect()]
     if not found:
         pairs.unpersist()
@@ -388,8 +388,8 @@ def _indexed_log(
     if len(found) > INT32_MAX:
         pairs.unpersist()
         raise RecommendError(f"{path}: spark-als needs fewer than 2³¹ items")
-    item_ids = tuple(_sort_key(found))
-    with _quiet_pandas_check():
+    item_ids = tuple(sort_key(found))
+    with quiet_pandas_check():
         index = spark.createDataFrame(
             list(zip(item_ids, range(len(item_ids)), strict=True)), "item_id string, item int"
         )

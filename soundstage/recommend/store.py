@@ -35,8 +35,8 @@ from soundstage.recommend.data import (
     Item,
     UserAttributes,
     _index,
-    _sort_key,
     read_movielens,
+    sort_key,
 )
 from soundstage.store.db import translate_errors
 from soundstage.store.schema import (
@@ -234,7 +234,7 @@ def load_catalog(bind: Bind, *, dataset: str = DEFAULT_DATASET) -> list[Item]:
         )
         for r in rows
     }
-    return [by_id[i] for i in _sort_key(by_id)]
+    return [by_id[i] for i in sort_key(by_id)]
 
 
 def load_users(bind: Bind, *, dataset: str = DEFAULT_DATASET) -> UserAttributes:
@@ -245,7 +245,7 @@ def load_users(bind: Bind, *, dataset: str = DEFAULT_DATASET) -> UserAttributes:
             select(_USERS.c.id, _USERS.c.attributes).where(_USERS.c.dataset == dataset)
         ).all()
     by_id = {user_id: dict(attrs) for user_id, attrs in rows}
-    return {u: by_id[u] for u in _sort_key(by_id)}
+    return {u: by_id[u] for u in sort_key(by_id)}
 
 
 def datasets(bind: Bind) -> dict[str, int]:
