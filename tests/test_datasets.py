@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from cli_runner import run_soundstage
-from conftest import SHARED_DATA
 
 from soundstage.datasets import (
     DatasetError,
@@ -29,6 +28,9 @@ from soundstage.datasets import (
 )
 from soundstage.datasets.registry import FIELDS, MODELS_DIR, REGISTRY_DIR, parse_entry
 from soundstage.settings import Settings
+
+# Not imported from conftest: `conftest` names more than one module (tests/studio, tests/web).
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 # --- the files --------------------------------------------------------------------------------
 
