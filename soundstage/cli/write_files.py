@@ -91,14 +91,15 @@ def _read_json(path: Path) -> tuple[Document, Screenplay | None]:
     problem = _screenplay_problem(screenplay)
     if problem:
         raise FormatError.at(path, None, f"not a Screenplay JSON: {problem}")
+    unknown = screenplay.unknown_people()
+    if unknown:
+        raise FormatError.at(
+            path, None, f"screenplay refers to unknown character id {unknown[0]!r}"
+        )
     from soundstage.script.render import render
 
     try:
         doc = render(screenplay)
-    except KeyError as exc:
-        raise FormatError.at(
-            path, None, f"screenplay refers to unknown character id {exc.args[0]!r}"
-        ) from None
     except (TypeError, ValueError, AttributeError) as exc:
         raise FormatError.at(path, None, f"not a Screenplay JSON: {_why(exc)}") from None
     return _checked(doc, path), screenplay

@@ -109,6 +109,14 @@ class Screenplay:
                 return c
         raise KeyError(char_id)
 
+    def unknown_people(self) -> list[str]:
+        """Character ids that scenes or speeches name but the cast does not have (a draft
+        whose cast was regenerated has them until its scenes are written again)."""
+        known = {c.id for c in self.characters}
+        named = [x for s in self.scenes for x in s.characters]
+        named += [ln.speaker for d in self.dialogue.values() for ln in d.lines]
+        return [x for x in dict.fromkeys(named) if x not in known]
+
     def cast_member(self, char_id: str) -> Character:
         """The character, or, when regenerating the cast removed them from a scene that is
         now stale, a stand-in named from the id, so the stale draft still reads and shows."""
