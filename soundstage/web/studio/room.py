@@ -20,8 +20,10 @@ from __future__ import annotations
 import io
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +43,7 @@ from soundstage.script.structures import STRUCTURES
 from soundstage.script.types import LEVELS, Controls, Screenplay
 from soundstage.web.studio.pages import Studio, redirect, render, secured, studio
 from soundstage.web.studio.session import PageDenied, page_for, read_form
+from soundstage.web.studio.tasks import Progress
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50
@@ -280,21 +283,15 @@ async def project_write(
         raise PageDenied(400, f"unknown operation {op!r}: generate, regenerate or continue")
     room = room_for(request, state, who)
     load(room, pid)
-    runner = request.app.state.runner
     what = f"{op} {level}" + (f" {entity}" if entity else "")
 
-    def work(progress: Any) -> None:
-        room.progress = lambda message: progress(0.5, message)
-        progress(0.05, f"waiting for the model: {what}")
-        with runner.lock:
-            progress(0.1, what)
-            if op == "continue":
-                room.continue_(pid, level, entity)
-            else:
-                room.generate(pid, level, entity, op=op)
+    def step() -> None:
+        if op == "continue":
+            room.continue_(pid, level, entity)
+        else:
+            room.generate(pid, level, entity, op=op)
 
-    task = state.tasks.submit(who.id, what.capitalize(), f"/projects/{pid}#{level}", work)
-    return redirect(request, f"/tasks/{task.id}")
+    return model_task(request, state, who, room, what, f"/projects/{pid}#{level}", step)
 
 
 @router.post("/projects/{pid}/regen-stale")
@@ -305,14 +302,31 @@ async def project_regen_stale(
     room = room_for(request, state, who)
     if not load(room, pid).stale:
         return redirect(request, f"/projects/{pid}")
+    step = partial(room.regen_stale, pid)
+    return model_task(request, state, who, room, "regenerate stale", f"/projects/{pid}", step)
+
+
+def model_task(
+    request: Request,
+    state: Studio,
+    who: Principal,
+    room: WritersRoom,
+    what: str,
+    done_url: str,
+    step: Callable[[], object],
+) -> Response:
+    """Run `step` as a task under the model's lock (shared with the /v1 routes), with the
+    room's messages as its progress; answer with the task's page."""
     runner = request.app.state.runner
 
-    def work(progress: Any) -> None:
+    def work(progress: Progress) -> None:
         room.progress = lambda message: progress(0.5, message)
+        progress(0.05, f"waiting for the model: {what}")
         with runner.lock:
-            room.regen_stale(pid)
+            progress(0.1, what)
+            step()
 
-    task = state.tasks.submit(who.id, "Regenerate stale", f"/projects/{pid}", work)
+    task = state.tasks.submit(who.id, what.capitalize(), done_url, work)
     return redirect(request, f"/tasks/{task.id}")
 
 
