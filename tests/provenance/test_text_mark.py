@@ -63,14 +63,20 @@ def test_watermark_off_gives_unmarked_text(monkeypatch: pytest.MonkeyPatch) -> N
     assert not result.marked and result.z < 4, result
 
 
-def test_human_text_is_not_flagged(settings: Settings, shared: Callable[..., Path]) -> None:
+def test_human_text_is_not_flagged(shared: Callable[..., Path]) -> None:
+    # Fixed keys: with one random key, the mean z over windows of one text drifts (the same
+    # common bigrams recur in every window, so windows are not independent); over keys the
+    # z-scores of human text centre on 0 and none passes the threshold.
     text = (shared("script", "tinyshakespeare") / "input.txt").read_text(encoding="utf-8")
     tok = tokenizer_for("embedded")
     ids = tok.encode(text[:60_000])
-    key = watermark_key(settings)
-    zs = [detect_tokens(ids[i : i + 200], key).z for i in range(0, len(ids) - 200, 200)]
-    assert len(zs) > 50 and max(zs) < 4, max(zs)
-    assert abs(float(np.mean(zs))) < 0.5
+    zs = [
+        detect_tokens(ids[i : i + 200], bytes([k]) * 32).z
+        for k in range(6)
+        for i in range(0, len(ids) - 200, 200)
+    ]
+    assert len(zs) > 300 and max(zs) < 4, max(zs)
+    assert abs(float(np.mean(zs))) < 0.5, float(np.mean(zs))
 
 
 def test_music_sampler_leans_green(settings: Settings) -> None:
@@ -123,10 +129,17 @@ def test_local_writer_marks_and_keeps_its_constraint(settings: Settings) -> None
     except BackendUnavailable as exc:
         pytest.skip(f"the local writer is not installed: {exc}")
     started = time.perf_counter()
-    sampling = Sampling(max_tokens=120, temperature=0.9, seed=2)
-    (out,) = backend.sample("Write a short scene in a hospital corridor.\n\n", 1, sampling)
-    result = detect_text(out.text, watermark_key(settings), tokenizer_for("local"))
-    assert result.marked, (result, out.text)
+    # The model may end a sample early (EOS) on some keys and CPUs: pool seeds until the text
+    # is long enough to tell, as `detect` would be used on a page rather than on one line.
+    prompt = "INT. HOSPITAL CORRIDOR - NIGHT\n\nWrite the scene that follows.\n\n"
+    texts: list[str] = []
+    for seed in range(2, 8):
+        sampling = Sampling(max_tokens=120, temperature=0.9, seed=seed)
+        texts += [out.text for out in backend.sample(prompt, 1, sampling)]
+        result = detect_text("\n".join(texts), watermark_key(settings), tokenizer_for("local"))
+        if result.units >= 100:
+            break
+    assert result.marked, (result, texts)
     pattern = r" [A-Z][a-z]{2,7} [A-Z][a-z]{2,10}\n"
     names = backend.sample(
         "Name a sailor:", 3, Sampling(max_tokens=8, seed=1, stop=("\n",)), pattern
