@@ -12,12 +12,12 @@ from typing import Any
 
 from soundstage import __version__
 from soundstage.export import Asset
-from soundstage.provenance.credentials import ALGORITHMIC, COMPOSITE, TRAINED, Provenance
+from soundstage.provenance.credentials import Provenance
+from soundstage.provenance.signing import SOURCE_TYPES
 
 __all__ = ["DISCLOSURE", "disclosure"]
 
 DISCLOSURE = "disclosure.json"
-SOURCE_TYPES = {"model": TRAINED, "edited": COMPOSITE, "computed": ALGORITHMIC}
 NOTICE = (
     "This package was made with an AI system (soundstage). Files marked "
     "trainedAlgorithmicMedia are model output; compositeWithTrainedAlgorithmicMedia, model "
