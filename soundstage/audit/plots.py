@@ -1,0 +1,71 @@
+"""Plots for audit pages as inline SVG strings (matplotlib, Agg-free SVG backend, no fonts
+embedded: text stays text, so the page is searchable and small)."""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import Any
+
+COLOURS = {"female": "#b5487c", "male": "#3b6ea5", "nonbinary": "#8a6bbf", "unknown": "#9a9a9a"}
+OTHER = "#c08a2e"
+
+
+def _svg(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    text = buf.getvalue()
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)  # RDF boilerplate
+    return text[text.index("<svg") :]
+
+
+def _figure(width: float, height: float) -> tuple[Any, Any]:
+    import matplotlib
+
+    matplotlib.use("svg", force=False)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.fonttype": "none", "font.size": 10})
+    return plt.subplots(figsize=(width, height))
+
+
+def bins_svg(bins: list[tuple[str, float]], ours: str, share: float) -> str:
+    """The reference distribution as bars, the band this script falls in highlighted."""
+    fig, ax = _figure(6.4, 2.8)
+    names = [n.replace(" (", "\n(") for n, _ in bins]
+    ours = ours.replace(" (", "\n(")
+    bars = ax.bar(names, [100 * v for _, v in bins], color="#c9c9c9")
+    bars[names.index(ours)].set_color(COLOURS["female"])
+    ax.set_ylabel("% of the Pudding's films")
+    ax.set_xlabel("women's share of dialogue words")
+    ax.annotate(
+        f"this script: {100 * share:.1f}%",
+        xy=(names.index(ours), bins[names.index(ours)][1] * 100),
+        xytext=(0, 6),
+        textcoords="offset points",
+        ha="center",
+    )
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def words_svg(rows: list[tuple[str, int, str]], most: int = 20) -> str:
+    """Words per character (horizontal bars), coloured by gender, largest first."""
+    rows = sorted(rows, key=lambda r: -r[1])[:most]
+    fig, ax = _figure(6.4, 0.8 + 0.28 * len(rows))
+    ax.barh(
+        [r[0] for r in rows][::-1],
+        [r[1] for r in rows][::-1],
+        color=[COLOURS.get(r[2], OTHER) for r in rows][::-1],
+    )
+    ax.set_xlabel("words of dialogue")
+    seen = list(dict.fromkeys(r[2] for r in rows))
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=COLOURS.get(g, OTHER), label=g) for g in seen]
+    ax.legend(handles=handles, frameon=False, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
