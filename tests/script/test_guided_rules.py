@@ -13,12 +13,11 @@ from soundstage.script.write.checks import (
     good_action,
     invents_names,
     known_words,
-    logline_gender,
     logline_roles,
     person_noun,
     singular,
 )
-from soundstage.script.write.names import NAME_LIST, draw_name
+from soundstage.script.write.names import NAME_LIST, draw_name, logline_gender
 
 LIGHTHOUSE = "A retired lighthouse keeper discovers that a smuggler has stolen her lens."
 TRUCKS = "Two rival food-truck owners are forced to share one parking spot."
@@ -89,6 +88,11 @@ def test_logline_people_and_pronouns() -> None:
     assert singular("food-truck owners") == "food-truck owner" and singular("boss") == "boss"
     assert logline_gender(LIGHTHOUSE) == "woman"
     assert logline_gender(TRUCKS) is None
+    # the subject's own noun first, then pronouns
+    assert logline_gender("Two estranged sisters must run their late father's bakery.") == "woman"
+    assert logline_gender("A father and son sail the coast to settle a bet with her.") == "man"
+    assert logline_gender("A grandfather and his granddaughter restore a lighthouse.") == "man"
+    assert logline_gender("A detective who hates the sea must find him.") == "man"
 
 
 def test_each_rating_keeps_its_words_out() -> None:

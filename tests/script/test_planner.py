@@ -75,3 +75,15 @@ def test_default_casts_are_gender_balanced() -> None:
         cast = plan(LOGLINE, Controls(minutes=40), seed=seed).characters
         genders = [c.gender for c in cast]
         assert abs(genders.count("woman") - genders.count("man")) <= 1
+
+
+def test_the_protagonist_has_the_gender_the_logline_gives() -> None:
+    # Found by the generator audit: the planner drew the protagonist's gender at random, so
+    # "a widowed fisherwoman" could be played by Tomás.
+    for seed in range(6):
+        her = plan("A widowed fisherwoman fights for her harbour.", Controls(), seed=seed)
+        him = plan("A widowed fisherman fights for his harbour.", Controls(), seed=seed)
+        assert her.characters[0].gender == "woman" and her.characters[0].pronouns == "she/her"
+        assert him.characters[0].gender == "man" and him.characters[0].pronouns == "he/him"
+        genders = [c.gender for c in her.characters]
+        assert abs(genders.count("woman") - genders.count("man")) <= 1  # still balanced

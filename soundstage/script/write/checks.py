@@ -160,17 +160,6 @@ def singular(phrase: str) -> str:
     return f"{head} {last}".strip()
 
 
-def logline_gender(logline: str) -> str | None:
-    """The protagonist's gender when the logline's pronouns say it ("… of her lighthouse"):
-    the logline is about its protagonist. None when it uses both, or neither."""
-    words = set(re.findall(r"[a-z]+", logline.lower()))
-    she, he = (
-        bool(words & {"she", "her", "hers", "herself"}),
-        bool(words & {"he", "him", "his", "himself"}),
-    )
-    return "woman" if she and not he else "man" if he and not she else None
-
-
 def shouts(action: str) -> bool:
     """An action line in capitals ("A LIGHT IS ALREADY HERE") or a heading passed off as one
     ("E SUBSTITUTE - DAY - …"): the model lost the format. A name in capitals is fine."""

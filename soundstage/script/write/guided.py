@@ -58,7 +58,6 @@ from soundstage.script.write.checks import (
     invents_names,
     known_words,
     listy,
-    logline_gender,
     logline_roles,
     names_self,
     narrates,
@@ -72,7 +71,7 @@ from soundstage.script.write.checks import (
     tells_of,
 )
 from soundstage.script.write.dialogue import content
-from soundstage.script.write.names import draw_name, first_name
+from soundstage.script.write.names import draw_name, first_name, logline_gender
 from soundstage.script.write.planner import GENRE_PLACES, genre_key
 from soundstage.script.write.rerank import Reranker
 

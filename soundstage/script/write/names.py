@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import zlib
 from pathlib import Path
 
@@ -39,3 +40,35 @@ def draw_name(sp: Screenplay, role: Role, gender: str, seed: int) -> str:
 
 def first_name(name: str) -> str:
     return name.split()[0] if name.split() else name
+
+
+# Nouns that name a person's gender, as loglines use them for their protagonist.
+FEMALE_NOUNS = frozenset(
+    """woman women girl girls mother mothers mom mum sister sisters daughter daughters wife
+    widow bride queen princess aunt niece grandmother granddaughter girlfriend heroine actress
+    waitress nun lady ladies fisherwoman policewoman businesswoman congresswoman spokeswoman
+    sportswoman chairwoman stepmother stepdaughter landlady matriarch mrs ms""".split()
+)
+MALE_NOUNS = frozenset(
+    """man men boy boys father fathers dad brother brothers son sons husband widower groom
+    king prince uncle nephew grandfather grandson boyfriend hero actor waiter monk gentleman
+    gentlemen fisherman policeman businessman congressman spokesman sportsman chairman
+    stepfather stepson landlord patriarch mr""".split()
+)
+
+
+def logline_gender(logline: str) -> str | None:
+    """The protagonist's gender when the logline says it: a gendered noun among its first
+    six words, the subject ("A widowed fisherwoman…", "Two estranged sisters…", "A father
+    and son…"; the first such noun wins), else its pronouns ("… of her lighthouse"), when
+    it uses only one gender's. None otherwise."""
+    words = re.findall(r"[a-z]+", logline.lower())
+    for word in words[:6]:
+        if word in FEMALE_NOUNS:
+            return "woman"
+        if word in MALE_NOUNS:
+            return "man"
+    found = set(words)
+    she = bool(found & {"she", "her", "hers", "herself"})
+    he = bool(found & {"he", "him", "his", "himself"})
+    return "woman" if she and not he else "man" if he and not she else None

@@ -8,8 +8,9 @@ random generator:
   Stolen Lighthouse Lens"), else its protagonist;
 - cast: the protagonist described by the logline's subject, plus an antagonist, an ally
   and (for longer scripts) a mentor and supporting parts; names come from a varied list,
-  pronouns are declared, never inferred from a name, and genders alternate so the default
-  cast is balanced;
+  pronouns are declared, never inferred from a name; the protagonist has the gender the
+  logline gives them ("a widowed fisherwoman", "… her lighthouse"), and genders alternate
+  so the default cast is balanced;
 - places: the genre's stock locations, a few per script, reused across scenes;
 - scenes: the structure's beats allocated over the runtime; each scene's beat sentence is
   the beat's purpose told about the characters present.
@@ -24,6 +25,7 @@ import re
 
 from soundstage.script.structures import allocate, cast_size, scene_count
 from soundstage.script.types import Character, Controls, Place, Role, Scene, Screenplay, slug
+from soundstage.script.write.names import logline_gender
 
 # (name, pronouns, gender) — declared, varied in origin; alternated by gender when drawn.
 NAMES: tuple[tuple[str, str, str], ...] = (
@@ -293,6 +295,9 @@ def make_cast(logline: str, controls: Controls, rng: random.Random) -> list[Char
     for pool in by_gender.values():
         rng.shuffle(pool)
     order = ["woman", "man"] if rng.random() < 0.5 else ["man", "woman"]
+    said = logline_gender(logline)  # the logline's own word for its protagonist comes first
+    if said is not None:
+        order = [said, "man" if said == "woman" else "woman"]
     picks: list[tuple[str, str, str]] = []
     for i in range(size):
         gender = "nonbinary" if i == 3 else order[i % 2]  # the fourth part is nonbinary
