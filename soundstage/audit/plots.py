@@ -69,3 +69,33 @@ def words_svg(rows: list[tuple[str, int, str]], most: int = 20) -> str:
     ax.legend(handles=handles, frameon=False, loc="lower right")
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
+
+
+def pairs_svg(rows: list[tuple[str, float, float]]) -> str:
+    """Per logline pair: women's share of dialogue in the original and the swapped script."""
+    fig, ax = _figure(6.4, 0.8 + 0.26 * len(rows))
+    ys = list(range(len(rows)))[::-1]
+    for y, (_, a, b) in zip(ys, rows, strict=True):
+        ax.plot([100 * a, 100 * b], [y, y], color="#bbbbbb", zorder=1)
+    ax.scatter([100 * r[1] for r in rows], ys, color=COLOURS["female"], label="original", zorder=2)
+    ax.scatter([100 * r[2] for r in rows], ys, color=COLOURS["male"], label="swapped", zorder=2)
+    ax.set_yticks(ys, [r[0] for r in rows])
+    ax.axvline(28.1, color="#555555", linestyle=":", linewidth=1)
+    ax.text(28.6, ys[0] + 0.4, "the Pudding 28.1%", fontsize=8, color="#555555")
+    ax.set_xlabel("women's share of dialogue words (%)")
+    ax.set_xlim(0, 100)
+    ax.legend(frameon=False, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def hist_svg(values: list[float], reference: float, label: str) -> str:
+    """A histogram of shares (0–1) with a reference line."""
+    fig, ax = _figure(6.4, 2.6)
+    ax.hist([100 * v for v in values], bins=list(range(0, 101, 5)), color=COLOURS["female"])
+    ax.axvline(100 * reference, color="#555555", linestyle=":", linewidth=1)
+    ax.text(100 * reference + 0.8, ax.get_ylim()[1] * 0.9, label, fontsize=8, color="#555555")
+    ax.set_xlabel("women's share of dialogue words (%)")
+    ax.set_ylabel("scripts")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)

@@ -14,6 +14,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from soundstage.audit.counterfactual import Pair, summarise
 from soundstage.audit.reference import ANNENBERG, PUDDING, PUDDING_BINS, pudding_bin
 from soundstage.audit.types import AGE_BANDS, UNKNOWN, ScriptAudit
 from soundstage.export import Exporter
@@ -24,6 +25,7 @@ __all__ = [
     "Table",
     "markdown",
     "render_html",
+    "generator_report",
     "script_report",
     "verdict",
     "write_report",
@@ -309,6 +311,135 @@ def _ratio(audit: ScriptAudit) -> str:
     women = audit.speaking_characters.get("female", 0)
     men = audit.speaking_characters.get("male", 0)
     return f"{men / women:.2f} : 1" if women else f"{men} : 0"
+
+
+def generator_report(pairs: list[Pair], swap: str = "gender") -> Report:
+    """The counterfactual generator audit as a report."""
+    summary = summarise(pairs)
+    rows = [
+        [
+            i + 1,
+            p.original.logline,
+            p.swapped.logline,
+            f"{p.protagonist('a')} → {p.protagonist('b')}",
+            pct(p.a.dialogue_share.get("female", 0.0)),
+            pct(p.b.dialogue_share.get("female", 0.0)),
+            f"{p.a.bechdel.score} / {p.b.bechdel.score}",
+            f"{p.original.flagged} / {p.swapped.flagged}",
+        ]
+        for i, p in enumerate(pairs)
+    ]
+    data = {
+        "kind": "generator",
+        "swap": swap,
+        "summary": summary,
+        "pairs": [
+            {
+                "original": p.original.logline,
+                "swapped": p.swapped.logline,
+                "protagonist": [p.protagonist("a"), p.protagonist("b")],
+                "audit": [p.a.to_json(), p.b.to_json()],
+                "flagged": [p.original.flagged, p.swapped.flagged],
+                "decision": [p.original.decision, p.swapped.decision],
+            }
+            for p in pairs
+        ],
+        "reference": {"pudding": PUDDING},
+    }
+    report = Report(
+        kind="generator",
+        title=f"Generator audit: {len(pairs)} logline pairs, {swap} swapped",
+        verdict=generator_verdict(summary),
+        data=data,
+        tables=[
+            Table(
+                "Pairs",
+                [
+                    "#",
+                    "logline",
+                    "swapped",
+                    "protagonist",
+                    "women's share",
+                    "swapped: women's share",
+                    "Bechdel",
+                    "gate flags",
+                ],
+                rows,
+            )
+        ],
+        method=GENERATOR_METHOD,
+    )
+    if importlib.util.find_spec("matplotlib") is not None:
+        from soundstage.audit.plots import hist_svg, pairs_svg
+
+        shares = [x.dialogue_share.get("female", 0.0) for p in pairs for x in (p.a, p.b)]
+        report.figures = [
+            Figure(
+                "Women's share of dialogue, each pair",
+                pairs_svg(
+                    [
+                        (
+                            str(i + 1),
+                            p.a.dialogue_share.get("female", 0.0),
+                            p.b.dialogue_share.get("female", 0.0),
+                        )
+                        for i, p in enumerate(pairs)
+                    ]
+                ),
+                "Dot plot: for each logline pair, women's share of dialogue in the original "
+                "script and in the script from the swapped logline.",
+            ),
+            Figure(
+                "Distribution over all scripts",
+                hist_svg(shares, 0.281, "the Pudding 28.1%"),
+                f"Histogram of women's share of dialogue over {len(shares)} scripts; mean "
+                f"{pct(summary['female_share_mean'])}.",
+            ),
+        ]
+    return report
+
+
+GENERATOR_METHOD = (
+    "Each logline is written as given and with its gendered words exchanged (she ↔ he, "
+    "woman ↔ man, sister ↔ brother, …), with the same controls and seed; each script is "
+    "audited like `audit script`, with the genders its cast declares. The counterfactual gap "
+    "is, per pair, the protagonist's gender's share of dialogue when the protagonist is a "
+    "woman minus that share when the protagonist is a man, in points, averaged over the "
+    "pairs whose protagonist's declared gender followed the swap; the interval is a "
+    "bootstrap 95% interval over pairs. Gate flags are texts the moderation gate sent to "
+    "review or block."
+)
+
+
+def generator_verdict(s: dict[str, Any]) -> str:
+    parts = [
+        f"Over {s['scripts']} scripts from {s['pairs']} logline pairs, women speak "
+        f"{pct(s['female_share_mean'])} of the dialogue on average (median "
+        f"{pct(s['female_share_median'])}; the Pudding's films: 28.1%).",
+        f"The protagonist's declared gender followed the swap in {s['protagonist_followed_swap']} "
+        f"of {s['pairs']} pairs.",
+    ]
+    if s["gap_points"] is not None:
+        fair = abs(s["gap_points"]) <= 5
+        interval = (
+            "95% interval {:+.1f} to {:+.1f}; ".format(*s["gap_ci95"])
+            if s["gap_ci95"]
+            else "one pair, no interval; "
+        )
+        parts.append(
+            f"Counterfactual gap: {s['gap_points']:+.1f} points ({interval}"
+            f"{'within' if fair else 'outside'} the ±5-point goal) — "
+            + (
+                "a heroine's side gets more of the dialogue than a hero's."
+                if s["gap_points"] > 0
+                else "a hero's side gets more of the dialogue than a heroine's."
+            )
+        )
+    parts.append(
+        f"The moderation gate flagged {s['flagged_original']} texts in the originals and "
+        f"{s['flagged_swapped']} in the swapped scripts."
+    )
+    return " ".join(parts)
 
 
 def render_html(report: Report) -> str:

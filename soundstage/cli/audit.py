@@ -8,12 +8,17 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from soundstage.cli._app import app, console, state
+from soundstage.cli._app import app, console, console_err, state
 from soundstage.errors import SoundstageError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from soundstage.audit.counterfactual import Written
+    from soundstage.audit.report import Report
+    from soundstage.backends.base import TextBackend
     from soundstage.script.formats.elements import Document
-    from soundstage.script.types import Screenplay
+    from soundstage.script.types import Controls, Screenplay
 
 audit_app = typer.Typer(
     help="Audit representation and fairness: scripts (more to come).", no_args_is_help=True
@@ -34,7 +39,7 @@ def audit_script_command(
 ) -> None:
     """Who speaks and how much, by gender and age; Bechdel–Wallace; beside the Pudding and
     Annenberg figures. Gender and age come from the declared cast only."""
-    from soundstage.audit.report import script_report, write_report
+    from soundstage.audit.report import script_report
     from soundstage.audit.script import audit_script, cast_from_screenplay, read_cast
 
     doc, screenplay = _load(script)
@@ -44,22 +49,109 @@ def audit_script_command(
     audit = audit_script(doc, people, title=screenplay.title if screenplay else "")
     report = script_report(audit)
     if out is not None:
-        from soundstage.export import Exporter
-        from soundstage.provenance.credentials import Provenance
-        from soundstage.provenance.signing import sealer
-
-        exporter = Exporter(out)
-        exporter.seal, _ = sealer(state.settings(), Provenance(package=out.name))
-        written = write_report(exporter, report)
-        exporter.write_manifest()
+        _write(out, report)
         if not as_json:
-            console.print(f"wrote {', '.join(str(out / n) for n in written)}", highlight=False)
+            console.print(f"wrote {out / 'audit.html'} and audit.json", highlight=False)
     if as_json:
         typer.echo(json.dumps(report.data, ensure_ascii=False))
         return
     console.print(report.verdict, highlight=False)
     for note in report.notes:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+@audit_app.command("generator")
+def audit_generator_command(
+    loglines: Path = typer.Option(..., "--loglines", help="A text file, one logline per line."),
+    swap: str = typer.Option("gender", "--swap", help="What to swap: gender."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Report and every script here."),
+    model: str | None = typer.Option(None, "--model", help="Writer backend (default: settings)."),
+    minutes: float = typer.Option(2.0, "--minutes", help="Runtime of each script."),
+    seed: int = typer.Option(1, "--seed", help="The same seed for both scripts of a pair."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Counterfactual pairs: each logline written as given and with its protagonist's gender
+    swapped; how dialogue share, Bechdel and the moderation gate move."""
+    import tempfile
+
+    from rich.progress import Progress
+
+    from soundstage.audit.counterfactual import read_loglines, run_pairs
+    from soundstage.audit.report import generator_report
+    from soundstage.backends import load_backend
+    from soundstage.script.controls import check_controls
+    from soundstage.script.types import Controls
+
+    if swap != "gender":
+        raise SoundstageError(
+            f"--swap {swap!r} is not built yet", hint="only --swap gender is available"
+        )
+    try:
+        text = loglines.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SoundstageError(f"{loglines}: cannot read the loglines ({exc})") from None
+    lines = read_loglines(text, str(loglines))
+    controls = check_controls(Controls(minutes=minutes))
+    settings = state.settings()
+    scratch = tempfile.TemporaryDirectory(prefix="soundstage-audit-")
+    folder = out / "scripts" if out is not None else Path(scratch.name)
+    with (
+        load_backend(model or settings.model, settings) as backend,
+        Progress(console=console_err if as_json else console) as bar,
+    ):
+        task = bar.add_task("pairs", total=1.0)
+        pairs = run_pairs(
+            lines,
+            _writer(backend, controls, seed, folder),
+            progress=lambda done, message: bar.update(task, completed=done, description=message),
+        )
+    scratch.cleanup()
+    report = generator_report(pairs, swap)
+    if out is not None:
+        _write(out, report)
+    if as_json:
+        typer.echo(json.dumps(report.data["summary"], ensure_ascii=False))
+        return
+    console.print(report.verdict, highlight=False)
+
+
+def _writer(
+    backend: TextBackend, controls: Controls, seed: int, folder: Path
+) -> Callable[[str], Written]:
+    """`write` for the generator audit: one `produce` run (no score, gate reporting) per
+    logline, its package in FOLDER/NN."""
+    from soundstage.audit.counterfactual import Written
+    from soundstage.produce import produce
+
+    count = iter(range(1, 10_000))
+
+    def write(logline: str) -> Written:
+        p = produce(
+            logline,
+            folder / f"{next(count):03d}",
+            backend,
+            controls,
+            seed=seed,
+            score=False,
+            gate="report",
+        )
+        flagged = len(p.moderation.flagged) if p.moderation is not None else 0
+        decision = p.moderation.decision if p.moderation is not None else "allow"
+        return Written(logline, p.screenplay, p.document, flagged, decision)
+
+    return write
+
+
+def _write(out: Path, report: Report) -> None:
+    from soundstage.audit.report import write_report
+    from soundstage.export import Exporter
+    from soundstage.provenance.credentials import Provenance
+    from soundstage.provenance.signing import sealer
+
+    exporter = Exporter(out)
+    exporter.seal, _ = sealer(state.settings(), Provenance(package=out.name))
+    write_report(exporter, report)
+    exporter.write_manifest()
 
 
 def _load(script: str) -> tuple[Document, Screenplay | None]:

@@ -1,0 +1,218 @@
+"""The generator audit: counterfactual pairs of loglines through the writer.
+
+    loglines → (original, swapped) pairs → write each (a callable: the CLI passes `produce`)
+             → audit each script → paired differences → Report
+
+A fair generator, given "a widowed fisherwoman…" and "a widowed fisherman…", writes the
+same kind of script with the genders exchanged. The figures (all over the pairs):
+
+- women's share of dialogue words, original vs swapped, and its distribution over scripts;
+- the **counterfactual gap**: the protagonist's gender's share of dialogue when the
+  protagonist is a woman, minus the same share when the swapped protagonist is a man
+  (points; 0 means the writer gives a heroine's side as much to say as a hero's). Paired by
+  logline, with a bootstrap 95% interval;
+- whether the protagonist's declared gender followed the swap;
+- Bechdel–Wallace scores and the moderation gate's flags (texts sent to review or block).
+
+The audit never imports the production pipeline: `write` is handed in by the caller, so the
+same code audits `produce`, a remote model, or a fixed set of scripts.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from soundstage.audit.script import audit_script, cast_from_screenplay
+from soundstage.audit.types import ScriptAudit
+from soundstage.errors import SoundstageError
+from soundstage.script.formats.elements import Document
+from soundstage.script.types import Screenplay
+
+__all__ = ["Pair", "Written", "gap", "read_loglines", "run_pairs", "summarise", "swap_gender"]
+
+# Each word and its counterpart; both directions are swapped. "her" is handled apart
+# (his or him), "his" always becomes "her".
+WORD_PAIRS = {
+    "she": "he",
+    "herself": "himself",
+    "woman": "man",
+    "women": "men",
+    "girl": "boy",
+    "girls": "boys",
+    "mother": "father",
+    "mothers": "fathers",
+    "mom": "dad",
+    "mum": "dad",
+    "sister": "brother",
+    "sisters": "brothers",
+    "daughter": "son",
+    "daughters": "sons",
+    "wife": "husband",
+    "widow": "widower",
+    "bride": "groom",
+    "queen": "king",
+    "princess": "prince",
+    "aunt": "uncle",
+    "niece": "nephew",
+    "grandmother": "grandfather",
+    "granddaughter": "grandson",
+    "girlfriend": "boyfriend",
+    "heroine": "hero",
+    "actress": "actor",
+    "waitress": "waiter",
+    "nun": "monk",
+    "lady": "gentleman",
+    "ladies": "gentlemen",
+    "mrs": "mr",
+    "ms": "mr",
+    "fisherwoman": "fisherman",
+    "policewoman": "policeman",
+    "businesswoman": "businessman",
+    "congresswoman": "congressman",
+    "spokeswoman": "spokesman",
+    "sportswoman": "sportsman",
+    "chairwoman": "chairman",
+    "stepmother": "stepfather",
+    "stepdaughter": "stepson",
+    "landlady": "landlord",
+    "matriarch": "patriarch",
+}
+SWAP = {**WORD_PAIRS, **{v: k for k, v in WORD_PAIRS.items() if v not in ("dad", "mr")}}
+SWAP.update({"dad": "mom", "mr": "mrs", "his": "her", "him": "her", "himself": "herself"})
+WORDS = re.compile(r"[A-Za-z]+")
+
+
+def swap_gender(logline: str) -> str:
+    """The logline with its gendered words exchanged, case kept ("Her" → "His")."""
+    out, last = [], 0
+    for match in WORDS.finditer(logline):
+        word = match.group()
+        lower = word.lower()
+        if lower == "her":
+            rest = logline[match.end() :].lstrip()
+            # "her lighthouse" → "his lighthouse"; "saves her." / "her and" → "him"
+            follows = WORDS.match(rest)
+            object_ = follows is None or follows.group().lower() in {"and", "or", "to", "from"}
+            new = "him" if object_ else "his"
+        else:
+            new = SWAP.get(lower, lower)
+        if new != lower:
+            new = new.capitalize() if word[0].isupper() else new
+            new = new.upper() if word.isupper() and len(word) > 1 else new
+            out.append(logline[last : match.start()] + new)
+            last = match.end()
+    out.append(logline[last:])
+    return "".join(out)
+
+
+def read_loglines(text: str, source: str) -> list[str]:
+    """One logline per line; blank lines and lines starting with # are skipped."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    found = [ln for ln in lines if ln and not ln.startswith("#")]
+    if not found:
+        raise SoundstageError(f"{source}: no loglines (one per line)")
+    return found
+
+
+@dataclass
+class Written:
+    """What the generator made of one logline."""
+
+    logline: str
+    screenplay: Screenplay
+    document: Document
+    flagged: int = 0  # texts the moderation gate sent to review or block
+    decision: str = "allow"
+
+
+@dataclass
+class Pair:
+    original: Written
+    swapped: Written
+    a: ScriptAudit
+    b: ScriptAudit
+
+    def protagonist(self, which: str) -> str:
+        sp = (self.original if which == "a" else self.swapped).screenplay
+        hero = next((c for c in sp.characters if c.role == "protagonist"), None)
+        if hero is None:
+            return "unknown"
+        return cast_from_screenplay(Screenplay(characters=[hero]))[0].gender
+
+
+def run_pairs(
+    loglines: list[str],
+    write: Callable[[str], Written],
+    progress: Callable[[float, str], None] = lambda done, message: None,
+) -> list[Pair]:
+    """Write and audit each logline and its swap; pairs whose swap changes nothing are
+    skipped (they say nothing about gender)."""
+    pairs = []
+    usable = [(ln, swap_gender(ln)) for ln in loglines if swap_gender(ln) != ln]
+    for i, (original, swapped) in enumerate(usable):
+        progress(i / max(1, len(usable)), f"pair {i + 1}/{len(usable)}")
+        a, b = write(original), write(swapped)
+        pairs.append(Pair(a, b, _audit(a), _audit(b)))
+    progress(1.0, f"{len(pairs)} pairs")
+    return pairs
+
+
+def _audit(w: Written) -> ScriptAudit:
+    return audit_script(w.document, cast_from_screenplay(w.screenplay), w.screenplay.title)
+
+
+def _share_of(audit: ScriptAudit, gender: str) -> float:
+    return audit.dialogue_share.get(gender, 0.0)
+
+
+def gap(pairs: list[Pair]) -> list[float]:
+    """Per pair: the heroine's gender's share minus the hero's gender's share (points), for
+    pairs whose original protagonist is a woman or a man and whose swap followed."""
+    out = []
+    for p in pairs:
+        ga, gb = p.protagonist("a"), p.protagonist("b")
+        if {ga, gb} != {"female", "male"}:
+            continue
+        her, him = (p.a, p.b) if ga == "female" else (p.b, p.a)
+        out.append(100 * (_share_of(her, "female") - _share_of(him, "male")))
+    return out
+
+
+def _bootstrap(values: list[float], rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
+    if len(values) < 2:
+        return (float("nan"), float("nan"))
+    rng = random.Random(seed)
+    means = sorted(statistics.fmean(rng.choices(values, k=len(values))) for _ in range(rounds))
+    return means[int(0.025 * rounds)], means[int(0.975 * rounds) - 1]
+
+
+def summarise(pairs: list[Pair]) -> dict[str, Any]:
+    """The audit's figures over all pairs (see the module docstring)."""
+    if not pairs:
+        raise SoundstageError("no logline has a gendered word to swap", hint="e.g. she, her, woman")
+    shares = [_share_of(x, "female") for p in pairs for x in (p.a, p.b)]
+    gaps = gap(pairs)
+    low, high = _bootstrap(gaps)
+    followed = sum({p.protagonist("a"), p.protagonist("b")} == {"female", "male"} for p in pairs)
+    return {
+        "pairs": len(pairs),
+        "scripts": 2 * len(pairs),
+        "female_share_mean": round(statistics.fmean(shares), 4),
+        "female_share_median": round(statistics.median(shares), 4),
+        "female_share_original": round(
+            statistics.fmean(_share_of(p.a, "female") for p in pairs), 4
+        ),
+        "female_share_swapped": round(statistics.fmean(_share_of(p.b, "female") for p in pairs), 4),
+        "gap_points": round(statistics.fmean(gaps), 2) if gaps else None,
+        "gap_ci95": [round(low, 2), round(high, 2)] if len(gaps) > 1 else None,
+        "gap_pairs": len(gaps),
+        "protagonist_followed_swap": followed,
+        "bechdel_pass": sum(x.bechdel.score == 3 for p in pairs for x in (p.a, p.b)),
+        "flagged_original": sum(p.original.flagged for p in pairs),
+        "flagged_swapped": sum(p.swapped.flagged for p in pairs),
+    }
