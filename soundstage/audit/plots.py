@@ -99,3 +99,17 @@ def hist_svg(values: list[float], reference: float, label: str) -> str:
     ax.set_ylabel("scripts")
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
+
+
+def rates_svg(rows: list[tuple[str, float, Any]], overall: float, label: str) -> str:
+    """Horizontal bars of a rate per group with their intervals, and the overall rate."""
+    fig, ax = _figure(6.4, 0.8 + 0.26 * len(rows))
+    names = [r[0] for r in rows][::-1]
+    values = [100 * r[1] for r in rows][::-1]
+    low = [100 * (r[1] - r[2][0]) if r[2] else 0 for r in rows][::-1]
+    high = [100 * (r[2][1] - r[1]) if r[2] else 0 for r in rows][::-1]
+    ax.barh(names, values, xerr=[low, high], color=COLOURS["male"], ecolor="#555555")
+    ax.axvline(100 * overall, color="#222222", linestyle=":", linewidth=1.2, zorder=3)
+    ax.set_xlabel(f"{label} (%)")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)

@@ -115,6 +115,57 @@ def audit_generator_command(
     console.print(report.verdict, highlight=False)
 
 
+@audit_app.command("moderation")
+def audit_moderation_command(
+    data: Path = typer.Option(..., "--data", help="A CSV of labelled texts."),
+    text_column: str = typer.Option(..., "--text-column"),
+    label_column: str = typer.Option(
+        ..., "--label-column", help="1/0, true/false, BAD/NOT_BAD, or a score (≥ 0.5 is toxic)."
+    ),
+    policy: str = typer.Option("community", "--policy", help="A policy name or TOML file."),
+    tier: str = typer.Option("fast", "--tier", help="fast, cascade or ensemble."),
+    terms: str = typer.Option("", "--terms", help="Comma-separated identity terms (default: 50)."),
+    sample: int = typer.Option(0, "--sample", help="Audit a seeded sample of N rows."),
+    min_group: int = typer.Option(
+        10, "--min-group", help="Rates only for identities mentioned by ≥ N texts."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write audit.html and audit.json here."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print every figure as one JSON object."),
+) -> None:
+    """Error rates by identity mentioned (FPR/FNR at the policy's operating point, with
+    intervals), decision rates, subgroup/BPSN/BNSP AUCs and the worst examples."""
+    from rich.progress import Progress
+
+    from soundstage.audit.moderation import audit_moderation, read_labelled
+    from soundstage.audit.report import moderation_report
+    from soundstage.moderate.bias import MADLIBS_TERMS
+    from soundstage.moderate.service import Moderator
+
+    texts, labels = read_labelled(data, text_column, label_column, limit=sample)
+    moderator = Moderator.load(policy, explain=False, tier=tier)
+    chosen = [t.strip() for t in terms.split(",") if t.strip()] or list(MADLIBS_TERMS)
+    with Progress(console=console_err if as_json else console) as bar:
+        task = bar.add_task("moderating", total=len(texts))
+        audit = audit_moderation(
+            texts,
+            labels,
+            moderator,
+            terms=chosen,
+            source=data.name,
+            min_group=min_group,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
+    report = moderation_report(audit)
+    if out is not None:
+        _write(out, report)
+    if as_json:
+        typer.echo(json.dumps(report.data, ensure_ascii=False))
+        return
+    console.print(report.verdict, highlight=False)
+
+
 def _writer(
     backend: TextBackend, controls: Controls, seed: int, folder: Path
 ) -> Callable[[str], Written]:
