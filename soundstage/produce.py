@@ -196,7 +196,8 @@ def export_package(
 
 def write_audit(exporter: Exporter, sp: Screenplay, document: Document) -> str:
     """audit.html and audit.json (representation in the script); returns report.md's part."""
-    from soundstage.audit.report import markdown, script_report, write_report
+    from soundstage.audit.report import write_report
+    from soundstage.audit.reports.script import markdown, script_report
     from soundstage.audit.script import audit_script, cast_from_screenplay
 
     audit = audit_script(document, cast_from_screenplay(sp), title=sp.title)

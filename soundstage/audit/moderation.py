@@ -136,6 +136,33 @@ def group_rates(
     )
 
 
+@dataclass
+class Scored:
+    """Texts with their scores, decisions and identity masks, for picking examples."""
+
+    texts: list[str]
+    scores: NDArray[np.float64]
+    decisions: Sequence[str]
+    masks: dict[str, NDArray[np.bool_]]
+
+
+def examples(
+    where: NDArray[np.bool_], s: Scored, highest: bool, most: int = 8
+) -> list[dict[str, Any]]:
+    """The `most` texts under `where` with the highest (or lowest) scores."""
+    idx = np.flatnonzero(where)
+    idx = idx[np.argsort(-s.scores[idx] if highest else s.scores[idx], kind="stable")][:most]
+    return [
+        {
+            "text": s.texts[i][:300],
+            "score": round(float(s.scores[i]), 4),
+            "decision": s.decisions[i],
+            "identities": [t for t, m in s.masks.items() if m[i]],
+        }
+        for i in map(int, idx)
+    ]
+
+
 def audit_moderation(
     texts: list[str],
     labels: NDArray[np.bool_],
@@ -175,20 +202,8 @@ def audit_moderation(
     fned = sum(
         abs(g.fnr - overall.fnr) for g in groups if g.fnr is not None and overall.fnr is not None
     )
+    scored = Scored(texts, scores, decisions, masks)
     any_identity = np.any(np.stack(list(masks.values())), axis=0) if masks else everyone
-
-    def examples(where: NDArray[np.bool_], highest: bool) -> list[dict[str, Any]]:
-        idx = np.flatnonzero(where)
-        idx = idx[np.argsort(-scores[idx] if highest else scores[idx], kind="stable")][:8]
-        return [
-            {
-                "text": texts[i][:300],
-                "score": round(float(scores[i]), 4),
-                "decision": decisions[i],
-                "identities": [t for t, m in masks.items() if m[i]],
-            }
-            for i in idx
-        ]
 
     return ModerationAudit(
         source=source,
@@ -202,7 +217,7 @@ def audit_moderation(
         bias=bias,
         fped=round(float(fped), 4),
         fned=round(float(fned), 4),
-        false_positives=examples(flagged & ~y & any_identity, highest=True),
-        misses=examples(~flagged & y & any_identity, highest=False),
+        false_positives=examples(flagged & ~y & any_identity, scored, True),
+        misses=examples(~flagged & y & any_identity, scored, False),
         seconds=round(time.perf_counter() - started, 2),
     )

@@ -39,7 +39,7 @@ def audit_script_command(
 ) -> None:
     """Who speaks and how much, by gender and age; Bechdel–Wallace; beside the Pudding and
     Annenberg figures. Gender and age come from the declared cast only."""
-    from soundstage.audit.report import script_report
+    from soundstage.audit.reports.script import script_report
     from soundstage.audit.script import audit_script, cast_from_screenplay, read_cast
 
     doc, screenplay = _load(script)
@@ -77,7 +77,7 @@ def audit_generator_command(
     from rich.progress import Progress
 
     from soundstage.audit.counterfactual import read_loglines, run_pairs
-    from soundstage.audit.report import generator_report
+    from soundstage.audit.reports.generator import generator_report
     from soundstage.backends import load_backend
     from soundstage.script.controls import check_controls
     from soundstage.script.types import Controls
@@ -139,7 +139,7 @@ def audit_moderation_command(
     from rich.progress import Progress
 
     from soundstage.audit.moderation import audit_moderation, read_labelled
-    from soundstage.audit.report import moderation_report
+    from soundstage.audit.reports.moderation import moderation_report
     from soundstage.moderate.bias import MADLIBS_TERMS
     from soundstage.moderate.service import Moderator
 

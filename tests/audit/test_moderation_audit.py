@@ -13,7 +13,7 @@ import pytest
 from cli_runner import run_soundstage
 
 from soundstage.audit.moderation import audit_moderation, read_labelled
-from soundstage.audit.report import moderation_report
+from soundstage.audit.reports.moderation import moderation_report
 from soundstage.errors import FormatError
 from soundstage.moderate.bias import bias_report, identity_masks
 from soundstage.moderate.service import Moderator

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from cli_runner import run_soundstage
 
-from soundstage.audit.report import script_report, verdict
+from soundstage.audit.reports.script import script_report, verdict
 from soundstage.audit.script import (
     CastFileError,
     age_from,

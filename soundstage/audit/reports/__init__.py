@@ -1,0 +1,1 @@
+"""One page per audit: its figures as a `soundstage.audit.report.Report`."""
