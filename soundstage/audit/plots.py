@@ -113,3 +113,36 @@ def rates_svg(rows: list[tuple[str, float, Any]], overall: float, label: str) ->
     ax.set_xlabel(f"{label} (%)")
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)
+
+
+def deciles_svg(slots: list[float], interactions: list[float]) -> str:
+    """Share of recommendation slots and of interactions per popularity decile."""
+    import numpy as np
+
+    fig, ax = _figure(6.4, 2.8)
+    x = np.arange(1, len(slots) + 1)
+    ax.bar(x - 0.2, [100 * v for v in slots], width=0.4, color=COLOURS["male"], label="slots")
+    ax.bar(
+        x + 0.2, [100 * v for v in interactions], width=0.4, color="#c9c9c9", label="interactions"
+    )
+    ax.set_xticks(x)
+    ax.set_xlabel("popularity decile (10 = most popular)")
+    ax.set_ylabel("%")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def tradeoff_svg(rows: list[tuple[float, float, float, float]]) -> str:
+    """NDCG, miscalibration and the group gap over λ, relative to λ = 0."""
+    fig, ax = _figure(6.4, 2.8)
+    lams = [r[0] for r in rows]
+    for index, label, colour in ((1, "NDCG", COLOURS["male"]), (2, "miscalibration", OTHER),
+                                 (3, "group gap", COLOURS["female"])):  # fmt: skip
+        base = rows[0][index] or 1.0
+        ax.plot(lams, [100 * r[index] / base for r in rows], marker="o", color=colour, label=label)
+    ax.set_xlabel("λ (0 = the model's own order)")
+    ax.set_ylabel("% of the value at λ = 0")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)

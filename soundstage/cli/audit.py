@@ -166,6 +166,77 @@ def audit_moderation_command(
     console.print(report.verdict, highlight=False)
 
 
+@audit_app.command("recs")
+def audit_recs_command(
+    train: Path = typer.Option(..., "--train", help="CSV: user_id,item_id[,value][,timestamp]."),
+    test: Path = typer.Option(..., "--test", help="Held-out events, same columns."),
+    items: Path = typer.Option(..., "--items", help="Catalogue with genres (and kinds)."),
+    users: Path | None = typer.Option(None, "--users", help="users.csv with attributes."),
+    group_by: str = typer.Option("gender", "--group-by", help="users.csv column for groups."),
+    model: str = typer.Option("ease", "--model", help="Any `recommend eval` model."),
+    k: int = typer.Option(10, "--k", help="Cut-off of the lists."),
+    lambdas: str = typer.Option(
+        "0,0.3,0.5,0.7,0.9", "--lambdas", help="Re-ranker strengths to measure (0 first)."
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write audit.html and audit.json here."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print every figure as one JSON object."),
+) -> None:
+    """Exposure by popularity and kind, calibration, accuracy per user group, and what a
+    calibrated re-ranker costs and buys at each λ."""
+    from soundstage.audit.recs import audit_recs
+    from soundstage.audit.reports.recs import recs_report
+    from soundstage.cli.recommend import user_group_labels
+    from soundstage.recommend.data import genre_matrix, read_csv
+    from soundstage.recommend.models import model_names
+    from soundstage.recommend.pipeline import build
+    from soundstage.recommend.sources import read_items
+
+    steps = _lambdas(lambdas)
+    if model not in model_names():
+        raise SoundstageError(f"unknown --model {model!r}", hint=", ".join(model_names()))
+    if not 1 <= k <= 100:
+        raise SoundstageError(f"--k {k} is outside 1..100")
+    train_log = read_csv(train)
+    test_log = read_csv(test).with_index(train_log.user_ids, train_log.item_ids).inter
+    if len(test_log) == 0:
+        raise SoundstageError(f"{test}: no test event has a user and an item seen in {train}")
+    catalog = read_items(items)
+    genres = genre_matrix(catalog, train_log.item_ids)
+    if genres.shape[1] == 0:
+        raise SoundstageError(f"{items}: no genres, so calibration cannot be measured")
+    groups = user_group_labels(users, group_by, train_log.user_ids) if users else None
+    X = train_log.matrix()
+    with console_err.status(f"fitting {model} and auditing {len(steps)} re-ranker strengths"):
+        built = build(model, X, train_log.item_ids, catalog)
+        by_id = {it.id: it.kind for it in catalog}
+        kinds = [by_id.get(i, "unknown") for i in train_log.item_ids]
+        audit = audit_recs(
+            built.model, X, test_log.matrix(), genres, name=model, groups=groups,
+            kinds=kinds, k=k, lambdas=steps,
+        )  # fmt: skip
+    report = recs_report(audit, source=train.parent.name or train.name)
+    if out is not None:
+        _write(out, report)
+    if as_json:
+        typer.echo(json.dumps(report.data, ensure_ascii=False))
+        return
+    console.print(report.verdict, highlight=False)
+
+
+def _lambdas(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise SoundstageError(
+            f"--lambdas {text!r}: comma-separated numbers, e.g. 0,0.5,0.9"
+        ) from None
+    if not values or values[0] != 0 or any(not 0 <= v <= 1 for v in values):
+        raise SoundstageError(f"--lambdas {text!r}: values in 0..1, starting with 0")
+    return values
+
+
 def _writer(
     backend: TextBackend, controls: Controls, seed: int, folder: Path
 ) -> Callable[[str], Written]:

@@ -116,7 +116,7 @@ def recommend_eval(
             hint="split one log with `soundstage recommend split` so the ids match",
         )
     catalog = read_items(items) if items else []
-    groups = _groups(users, group_by, train_log.user_ids) if users and group_by else None
+    groups = user_group_labels(users, group_by, train_log.user_ids) if users and group_by else None
     X, T = train_log.matrix(), test_log.matrix()
     rows = [
         _evaluate_one(name, X, T, k, train_log.item_ids, catalog, tune, groups) for name in names
@@ -138,7 +138,7 @@ def recommend_eval(
         console.print(f"note: {dropped} test events had a user or item unseen in training")
 
 
-def _groups(users: Path, column: str, user_ids: Any) -> dict[int, str]:
+def user_group_labels(users: Path, column: str, user_ids: Any) -> dict[int, str]:
     """Row index → group label from a users.csv column; `age` is bucketed (<25 … 45+)."""
     from soundstage.recommend.fairness import age_group, user_groups
     from soundstage.recommend.sources import read_users

@@ -89,6 +89,9 @@ def recommend_user(
     kind: str | None = typer.Option(None, "--kind", help="Only items of this kind."),
     include_seen: bool = typer.Option(False, "--include-seen", help="Allow items already seen."),
     diversity: float = typer.Option(0.0, "--diversity", help="0 = pure relevance … 1 = diverse."),
+    calibration: float = typer.Option(
+        0.0, "--calibration", help="0 = pure relevance … 1 = genres as in the user's history."
+    ),
     version: str | None = typer.Option(None, "--version", help="Default: the active version."),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON."),
 ) -> None:
@@ -98,7 +101,13 @@ def recommend_user(
 
     bundle = _registry().load(version)
     answer = recommend_for(
-        bundle, user_id, n, kind=kind, exclude_seen=not include_seen, diversity=diversity
+        bundle,
+        user_id,
+        n,
+        kind=kind,
+        exclude_seen=not include_seen,
+        diversity=diversity,
+        calibration=calibration,
     )
     if as_json:
         typer.echo(json.dumps(answer.as_dict(), indent=1, ensure_ascii=False))

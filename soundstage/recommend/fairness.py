@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from soundstage.recommend.data import UserAttributes
-from soundstage.recommend.metrics import Scorer, _eval_users, _ndcg, _relevance, top_lists
+from soundstage.recommend.metrics import Scorer, eval_users, ndcg_at, relevance, top_lists
 from soundstage.recommend.models import RecommendError
 
 # Upper bounds (exclusive) and labels. Chosen to match MovieLens-1M's coded age groups
@@ -105,7 +105,7 @@ def group_metrics(
         raise RecommendError(f"train {train.shape} and test {test.shape} shapes differ")
     if k <= 0:
         raise RecommendError(f"k must be positive, got {k}")
-    users = _eval_users(test)
+    users = eval_users(test)
     labels = _labels(groups, users, test.shape[0], missing)
     known = np.array([label is not None for label in labels], dtype=bool)
     n_missing = int((~known).sum())
@@ -113,12 +113,12 @@ def group_metrics(
     if len(users) == 0:
         raise RecommendError("no user with test items has a group; nothing to compare")
     lists = _lists(model_or_lists, train, users, k, batch)
-    rel = _relevance(lists, test, users)
+    rel = relevance(lists, test, users)
     n_true = np.diff(test.indptr)[users]
 
     def ndcg(y_true: np.ndarray, y_pred: np.ndarray) -> float:
         return float(
-            _ndcg(np.asarray(y_pred, dtype=bool), np.asarray(y_true, dtype=np.int64), k).mean()
+            ndcg_at(np.asarray(y_pred, dtype=bool), np.asarray(y_true, dtype=np.int64), k).mean()
         )
 
     def recall(y_true: np.ndarray, y_pred: np.ndarray) -> float:

@@ -61,7 +61,7 @@ def _rank_rows(s: np.ndarray, k: int) -> np.ndarray:
     return np.where(np.isneginf(picked), -1, order)
 
 
-def _relevance(lists: np.ndarray, test: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+def relevance(lists: np.ndarray, test: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
     """Boolean (users, k): is the item at each rank one of the user's test items."""
     rel = np.zeros(lists.shape, dtype=bool)
     for row, u in enumerate(users):
@@ -70,11 +70,11 @@ def _relevance(lists: np.ndarray, test: sp.csr_matrix, users: np.ndarray) -> np.
     return rel
 
 
-def _eval_users(test: sp.csr_matrix) -> np.ndarray:
+def eval_users(test: sp.csr_matrix) -> np.ndarray:
     return np.flatnonzero(np.diff(sp.csr_matrix(test).indptr) > 0)
 
 
-def _ndcg(rel: np.ndarray, n_true: np.ndarray, k: int) -> np.ndarray:
+def ndcg_at(rel: np.ndarray, n_true: np.ndarray, k: int) -> np.ndarray:
     disc = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = (rel[:, :k] * disc[: rel[:, :k].shape[1]]).sum(axis=1)
     ideal = np.cumsum(disc)[np.minimum(n_true, k) - 1]
@@ -92,11 +92,11 @@ def per_user_ndcg(
 ) -> np.ndarray:
     """NDCG@k per user (length n_users); NaN for users with no test items."""
     test = sp.csr_matrix(test)
-    users = _eval_users(test)
+    users = eval_users(test)
     lists = top_lists(model, train, users, k, batch)
-    rel = _relevance(lists, test, users)
+    rel = relevance(lists, test, users)
     out = np.full(test.shape[0], np.nan)
-    out[users] = _ndcg(rel, np.diff(test.indptr)[users], k)
+    out[users] = ndcg_at(rel, np.diff(test.indptr)[users], k)
     return out
 
 
@@ -113,15 +113,15 @@ def evaluate(
     train, test = sp.csr_matrix(train), sp.csr_matrix(test)
     if train.shape != test.shape:
         raise ValueError(f"train {train.shape} and test {test.shape} shapes differ")
-    users = _eval_users(test)
+    users = eval_users(test)
     if len(users) == 0:
         raise ValueError("no user has a test item; nothing to evaluate")
     lists = top_lists(model, train, users, 2 * k, batch)
-    rel = _relevance(lists, test, users)
+    rel = relevance(lists, test, users)
     n_true = np.diff(test.indptr)[users]
     hits = rel[:, :k].sum(axis=1)
     result = {
-        f"ndcg@{k}": float(_ndcg(rel, n_true, k).mean()),
+        f"ndcg@{k}": float(ndcg_at(rel, n_true, k).mean()),
         f"recall@{k}": float((hits / n_true).mean()),
         f"recall@{2 * k}": float((rel.sum(axis=1) / n_true).mean()),
         f"precision@{k}": float((hits / k).mean()),

@@ -4,7 +4,8 @@ One function, `recommend_for`, serves the CLI and the web API, so both give the 
 
 - Known user: the model's top-n over the catalogue (optionally one `kind`), seen items removed
   unless asked otherwise, re-ranked for `diversity` with maximal marginal relevance (MMR:
-  relevance minus similarity to what is already on the list, Carbonell & Goldstein 1998), each
+  relevance minus similarity to what is already on the list, Carbonell & Goldstein 1998) or
+  for `calibration` (genres in the proportions of the user's history, Steck 2018), each
   with the seen item most similar to it as the explanation ("because you watched X").
 - Unknown user (cold start): the most popular items, interleaved with onboarding picks (the
   most popular title of each of the catalogue's biggest genres) so a first screen is not ten
@@ -24,7 +25,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from soundstage.recommend.data import Item
+from soundstage.recommend.calibrate import (
+    calibrated_rerank,
+    item_genre_weights,
+    user_genre_target,
+)
+from soundstage.recommend.data import Item, genre_matrix
 from soundstage.recommend.events import SYNC_SECONDS, EventLog
 from soundstage.recommend.models import RecommendError
 from soundstage.recommend.registry import Bundle, Registry
@@ -94,11 +100,15 @@ def recommend_for(
     kind: str | None = None,
     exclude_seen: bool = True,
     diversity: float = 0.0,
+    calibration: float = 0.0,
 ) -> Answer:
     """Top-n picks with explanations for `user_id` (see the module docstring)."""
     check_n(n)
-    if not 0.0 <= diversity <= 1.0:
-        raise RecommendError(f"diversity must be between 0 and 1, got {diversity}")
+    for name, value in (("diversity", diversity), ("calibration", calibration)):
+        if not 0.0 <= value <= 1.0:
+            raise RecommendError(f"{name} must be between 0 and 1, got {value}")
+    if diversity and calibration:
+        raise RecommendError("diversity and calibration re-rank the same list: choose one")
     allowed = _kind_mask(bundle, kind)
     row = bundle.user_index.get(user_id)
     if row is None or bundle.history[row].nnz == 0:
@@ -112,13 +122,37 @@ def recommend_for(
         allowed[seen] = False
     candidates = np.flatnonzero(allowed)
     pool = candidates[np.argsort(-scores[candidates], kind="stable")[: max(n * 5, 50)]]
-    chosen = _mmr(bundle.similar, pool, scores[pool], n, diversity) if diversity else pool[:n]
+    chosen: list[int]
+    if diversity:
+        chosen = _mmr(bundle.similar, pool, scores[pool], n, diversity)
+    elif calibration:
+        chosen = _calibrated(bundle, row, pool, scores[pool], n, calibration)
+    else:
+        chosen = [int(i) for i in pool[:n]]
     # sims[r, s]: similarity of seen item s to chosen item r, from rows of the transpose.
     inside = [int(i) for i in chosen if i < bundle.similar_to.shape[0]]
     block = bundle.similar_to[inside].toarray()[:, seen] if inside else np.zeros((0, len(seen)))
     sims = dict(zip(inside, block, strict=True))
     picks = [_personal(bundle, int(i), float(scores[i]), seen, sims.get(int(i))) for i in chosen]
     return Answer(user_id, bundle.version, bundle.model.name, False, picks)
+
+
+def _calibrated(
+    bundle: Bundle, row: int, pool: np.ndarray, rel: np.ndarray, n: int, lam: float
+) -> list[int]:
+    """Steck's calibrated re-ranking of the pool (recommend.calibrate), genres from the
+    catalogue; a catalogue without genres leaves the model's order."""
+    if ("genres", None) not in bundle.cache:  # items × genres, once per version
+        genres = genre_matrix(bundle.catalog.values(), bundle.item_ids)
+        bundle.cache[("genres", None)] = item_genre_weights(genres)
+    per_item = bundle.cache[("genres", None)]
+    # the user's history now (events may have come in since the version was trained)
+    target = user_genre_target(bundle.history[row], per_item)
+    keep = pool < per_item.shape[0]  # titles added after training have no genre row here
+    if per_item.shape[1] == 0 or not keep.any():
+        return [int(i) for i in pool[:n]]
+    order = calibrated_rerank(pool[keep][None, :], rel[keep][None, :], target, per_item, n, lam)[0]
+    return [int(i) for i in order if i >= 0]
 
 
 def _kind_mask(bundle: Bundle, kind: str | None) -> np.ndarray:

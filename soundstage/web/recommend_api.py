@@ -1,6 +1,7 @@
 """HTTP routes for recommendations: a thin layer over `recommend.service`.
 
     GET  /recommendations/{user_id}?n=10&kind=movie&exclude_seen=true&diversity=0.2
+         (or &calibration=0.3: genres in the proportions of the user's history)
     GET  /recommendations/models                  versions in the registry, the active one
     PUT  /recommendations/models/active           {"version": "..."}: switch without restart
     POST /recommendations/items                   [{"id", "title", "kind", "genres", ...}]
@@ -133,11 +134,18 @@ def recommend_router(registry: Registry, events: EventLog | None = None) -> APIR
         kind: str | None = None,
         exclude_seen: bool = True,
         diversity: float = Query(0.0, ge=0.0, le=1.0),
+        calibration: float = Query(0.0, ge=0.0, le=1.0),
     ) -> Response:
         current = await fresh_bundle()
         try:
             answer = recommend_for(
-                current, user_id, n, kind=kind, exclude_seen=exclude_seen, diversity=diversity
+                current,
+                user_id,
+                n,
+                kind=kind,
+                exclude_seen=exclude_seen,
+                diversity=diversity,
+                calibration=calibration,
             )
         except RecommendError as exc:
             raise HTTPException(400, str(exc)) from None

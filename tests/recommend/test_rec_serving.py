@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import numpy as np
@@ -135,6 +136,10 @@ def test_http_api_answers_and_switches_version_without_restart(registry: Registr
         assert body["items"][0]["explanation"].startswith("Because you watched")
         assert http.get("/recommendations/u0", params={"n": 0}).status_code == 422
         assert http.get("/recommendations/u0", params={"diversity": 2}).status_code == 422
+        calibrated = http.get("/recommendations/u0", params={"calibration": 0.9, "n": 3})
+        assert calibrated.status_code == 200 and len(calibrated.json()["items"]) == 3
+        both = http.get("/recommendations/u0", params={"calibration": 0.5, "diversity": 0.5})
+        assert both.status_code == 400 and "choose one" in both.text
         assert http.get("/recommendations/u0", params={"kind": "song"}).status_code == 400
         cold = http.get("/recommendations/ghost").json()
         assert cold["cold_start"] and cold["items"][0]["reason"] == "popular"
@@ -361,3 +366,26 @@ def test_the_main_web_app_mounts_the_recommendation_routes(registry: Registry) -
         assert body["version"] == "v1" and len(body["items"]) == 2
     finally:
         backend.close()
+
+
+def test_calibration_brings_the_users_other_genre_back(registry: Registry) -> None:
+    # A sci-fi fan who also watched two comedies (40% of the history): the plain top 4 has
+    # one comedy (25%); calibrated, two (50%, the closer to 40%) (Steck 2018).
+    X = history().tolil()
+    X[0, 7] = X[0, 8] = 1.0
+    X = sp.csr_matrix(X)
+    reg = Registry(registry.root.parent / "calibrated")
+    users = [f"u{i}" for i in range(X.shape[0])]
+    reg.publish(make("ease", lam=1.0).fit(X), X, users, [it.id for it in catalog()], catalog())
+    bundle = reg.load()
+
+    def comedies(answer: Any) -> int:
+        return sum(int(p.item_id[1:]) >= 6 for p in answer.items)
+
+    assert comedies(recommend_for(bundle, "u0", 4)) == 1
+    assert comedies(recommend_for(bundle, "u0", 4, calibration=0.99)) == 2
+    assert recommend_for(bundle, "u0", 4, calibration=0.0) == recommend_for(bundle, "u0", 4)
+    with pytest.raises(RecommendError, match="calibration must be between 0 and 1"):
+        recommend_for(bundle, "u0", 4, calibration=2)
+    with pytest.raises(RecommendError, match="choose one"):
+        recommend_for(bundle, "u0", 4, calibration=0.5, diversity=0.5)

@@ -1,0 +1,221 @@
+"""The recommender audit: who gets exposure, whose taste is served, for whom it works — and a
+re-ranker that trades some accuracy for calibration, with the trade-off measured.
+
+    model + train/test matrices (+ item genres, user groups)
+        → candidates (top 100 per test user) → top-k lists, plain and re-ranked at each λ
+        → exposure, calibration, accuracy per user group → RecsAudit
+
+Definitions (../shared/notes/audit.md §2):
+
+- **exposure by popularity decile**: items with training interactions, sorted by how many, cut
+  into ten equal groups (decile 10 = the most popular tenth); each decile's share of all
+  recommendation slots (a fair share by count would be 10% each). Gini of item exposure,
+  APLT (share of long-tail items per list, the head being the items holding 80% of
+  interactions), catalogue coverage — `recommend.metrics.beyond_accuracy`.
+- **by kind**: when the catalogue has kinds (e.g. new generated titles vs catalogue), each
+  kind's share of slots beside its share of items.
+- **calibration** (Steck 2018): p(g|u) is the user's history spread over genres (each item's
+  weight split evenly over its genres), q(g|u) the same over the list; miscalibration is
+  KL(p ‖ q̃) with q̃ = (1 − α)q + αp, α = 0.01, averaged over users.
+- **accuracy per group**: NDCG@k per user, averaged per group (`--group-by gender`); the gap
+  is the largest group mean minus the smallest.
+- **the re-ranker** (`calibrated_rerank`): Steck's greedy calibrated re-ranking over each
+  user's 100 best candidates, maximising (1 − λ)·Σ relevance − λ·KL(p ‖ q̃(list)), relevance
+  being the model's scores min–max scaled per user. λ = 0 is the model's own list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from soundstage.recommend.calibrate import calibrated_rerank, genre_distributions, kl_divergence
+from soundstage.recommend.metrics import (
+    Scorer,
+    beyond_accuracy,
+    eval_users,
+    ndcg_at,
+    relevance,
+)
+
+__all__ = [
+    "RecsAudit",
+    "Tradeoff",
+    "audit_recs",
+    "candidates",
+    "exposure_deciles",
+    "miscalibration",
+]
+
+CANDIDATES = 100
+
+
+@dataclass
+class Tradeoff:
+    """The figures of one λ of the re-ranker (λ = 0: the model as it is)."""
+
+    lam: float
+    ndcg: float
+    group_ndcg: dict[str, float]
+    gap: float  # max − min of the group means
+    miscalibration: float
+    aplt: float
+    coverage: float
+    gini: float
+
+
+@dataclass
+class RecsAudit:
+    model: str
+    k: int
+    users: int
+    items: int
+    exposure_deciles: list[float]  # share of slots, decile 1 (least popular) … 10
+    interaction_deciles: list[float]  # share of training interactions, same deciles
+    kinds: dict[str, dict[str, float]]  # kind → {"slots": share, "items": share}
+    tradeoff: list[Tradeoff] = field(default_factory=list)
+    group_sizes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def plain(self) -> Tradeoff:
+        return self.tradeoff[0]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def candidates(
+    model: Scorer, train: sp.csr_matrix, users: np.ndarray, n: int = CANDIDATES
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each user's `n` best unseen items and their scores, best first (ties: lower index)."""
+    items = np.zeros((len(users), n), dtype=np.int64)
+    scores = np.zeros((len(users), n))
+    for start in range(0, len(users), 256):
+        ub = users[start : start + 256]
+        s = np.array(model.scores(ub, train), dtype=np.float64)
+        seen = train[ub]
+        s[np.repeat(np.arange(len(ub)), np.diff(seen.indptr)), seen.indices] = -np.inf
+        order = np.lexsort((np.broadcast_to(np.arange(s.shape[1]), s.shape), -s), axis=1)[:, :n]
+        items[start : start + len(ub)] = order
+        scores[start : start + len(ub)] = np.take_along_axis(s, order, axis=1)
+    return items, scores
+
+
+def miscalibration(
+    lists: np.ndarray, users: np.ndarray, per_item: np.ndarray, p: np.ndarray
+) -> float:
+    """Mean over users of KL(p(g|u) ‖ q̃(g|list))."""
+    valid = lists >= 0
+    q = (per_item[np.where(valid, lists, 0)] * valid[..., None]).sum(axis=1)
+    q = q / np.maximum(q.sum(axis=1, keepdims=True), 1e-12)
+    return float(kl_divergence(p[users], q).mean())
+
+
+def exposure_deciles(lists: np.ndarray, train: sp.csr_matrix) -> tuple[list[float], list[float]]:
+    """Shares of recommendation slots and of training interactions per popularity decile."""
+    pop = np.diff(sp.csc_matrix(train).indptr).astype(np.float64)
+    known = np.flatnonzero(pop > 0)
+    order = known[np.argsort(pop[known], kind="stable")]
+    decile = np.full(pop.size, -1)
+    decile[order] = np.arange(order.size) * 10 // max(order.size, 1)
+    flat = lists[lists >= 0]
+    slots = np.bincount(decile[flat][decile[flat] >= 0], minlength=10)
+    interactions = np.bincount(decile[known], weights=pop[known], minlength=10)
+    return (
+        [round(float(x), 4) for x in slots / max(slots.sum(), 1)],
+        [round(float(x), 4) for x in interactions / max(interactions.sum(), 1)],
+    )
+
+
+def _kinds(lists: np.ndarray, kinds: Sequence[str]) -> dict[str, dict[str, float]]:
+    labels = np.asarray(kinds)
+    flat = lists[lists >= 0]
+    out = {}
+    for kind in sorted(set(kinds)):
+        out[kind] = {
+            "slots": round(float((labels[flat] == kind).mean()) if flat.size else 0.0, 4),
+            "items": round(float((labels == kind).mean()), 4),
+        }
+    return out
+
+
+def _tradeoff(
+    lam: float,
+    lists: np.ndarray,
+    data: _Data,
+) -> Tradeoff:
+    rel = relevance(lists, data.test, data.users)
+    per_user = ndcg_at(rel, np.diff(data.test.indptr)[data.users], lists.shape[1])
+    by_group = {
+        g: round(float(per_user[data.labels == g].mean()), 4)
+        for g in sorted(set(data.labels.tolist()))
+        if g
+    }
+    extra = beyond_accuracy(lists, data.train, k=lists.shape[1])
+    k = lists.shape[1]
+    return Tradeoff(
+        lam=lam,
+        ndcg=round(float(per_user.mean()), 4),
+        group_ndcg=by_group,
+        gap=round(max(by_group.values()) - min(by_group.values()), 4) if by_group else 0.0,
+        miscalibration=round(miscalibration(lists, data.users, data.per_item, data.p), 4),
+        aplt=round(extra[f"aplt@{k}"], 4),
+        coverage=round(extra[f"coverage@{k}"], 4),
+        gini=round(extra[f"gini@{k}"], 4),
+    )
+
+
+@dataclass
+class _Data:
+    train: sp.csr_matrix
+    test: sp.csr_matrix
+    users: np.ndarray
+    labels: np.ndarray  # group label per evaluated user ("" when none)
+    per_item: np.ndarray
+    p: np.ndarray
+
+
+def audit_recs(
+    model: Scorer,
+    train: sp.csr_matrix,
+    test: sp.csr_matrix,
+    genres: np.ndarray,
+    *,
+    name: str = "",
+    groups: Mapping[int, str] | None = None,
+    kinds: Sequence[str] | None = None,
+    k: int = 10,
+    lambdas: Sequence[float] = (0.0, 0.3, 0.5, 0.7, 0.9),
+) -> RecsAudit:
+    """The audit (see the module docstring); `lambdas` must start with 0 (the plain model)."""
+    import time
+
+    started = time.perf_counter()
+    train, test = sp.csr_matrix(train), sp.csr_matrix(test)
+    users = eval_users(test)
+    per_item, p_all = genre_distributions(train, genres)
+    labels = np.array([(groups or {}).get(int(u), "") for u in users], dtype=object)
+    data = _Data(train, test, users, labels, per_item, p_all[users])
+    items, scores = candidates(model, train, users)
+    plain = items[:, :k]
+    slots, interactions = exposure_deciles(plain, train)
+    audit = RecsAudit(
+        model=name,
+        k=k,
+        users=int(len(users)),
+        items=int(train.shape[1]),
+        exposure_deciles=slots,
+        interaction_deciles=interactions,
+        kinds=_kinds(plain, kinds) if kinds is not None else {},
+        group_sizes={g: int((labels == g).sum()) for g in sorted(set(labels.tolist())) if g},
+    )
+    for lam in lambdas:
+        lists = calibrated_rerank(items, scores, data.p, per_item, k, lam)
+        audit.tradeoff.append(_tradeoff(lam, lists, data))
+    audit.seconds = round(time.perf_counter() - started, 2)
+    return audit
