@@ -106,14 +106,12 @@ def candidates(
     return items, scores
 
 
-def miscalibration(
-    lists: np.ndarray, users: np.ndarray, per_item: np.ndarray, p: np.ndarray
-) -> float:
-    """Mean over users of KL(p(g|u) ‖ q̃(g|list))."""
+def miscalibration(lists: np.ndarray, per_item: np.ndarray, p: np.ndarray) -> float:
+    """Mean over lists of KL(p(g|u) ‖ q̃(g|list)); row r of `p` is the target of list r."""
     valid = lists >= 0
     q = (per_item[np.where(valid, lists, 0)] * valid[..., None]).sum(axis=1)
     q = q / np.maximum(q.sum(axis=1, keepdims=True), 1e-12)
-    return float(kl_divergence(p[users], q).mean())
+    return float(kl_divergence(p, q).mean())
 
 
 def exposure_deciles(lists: np.ndarray, train: sp.csr_matrix) -> tuple[list[float], list[float]]:
@@ -163,7 +161,7 @@ def _tradeoff(
         ndcg=round(float(per_user.mean()), 4),
         group_ndcg=by_group,
         gap=round(max(by_group.values()) - min(by_group.values()), 4) if by_group else 0.0,
-        miscalibration=round(miscalibration(lists, data.users, data.per_item, data.p), 4),
+        miscalibration=round(miscalibration(lists, data.per_item, data.p), 4),
         aplt=round(extra[f"aplt@{k}"], 4),
         coverage=round(extra[f"coverage@{k}"], 4),
         gini=round(extra[f"gini@{k}"], 4),

@@ -43,7 +43,7 @@ def test_calibrated_rerank_follows_the_history_as_lambda_grows() -> None:
     assert sorted(full.tolist()) == list(range(10))  # ten slots, ten items: only the order moves
     short = {lam: calibrated_rerank(items, scores, p, per_item, 5, lam)[0] for lam in (0, 0.99)}
     assert (short[0] >= 6).sum() == 0 and (short[0.99] >= 6).sum() in (1, 2)  # ≈ 30% of 5
-    kl = [miscalibration(short[lam][None, :], np.array([0]), per_item, p) for lam in (0, 0.99)]
+    kl = [miscalibration(short[lam][None, :], per_item, p) for lam in (0, 0.99)]
     assert kl[1] < kl[0]
     assert kl_divergence(p, p)[0] == pytest.approx(0.0)
 
@@ -81,3 +81,12 @@ def test_audit_on_ml100k_agrees_with_recommend_eval(
     done = run_soundstage("audit", "recs", *common, "--items", str(ml / "items.csv"),
                           "--lambdas", "0.5,1")  # fmt: skip
     assert done.returncode != 0 and "starting with 0" in done.stderr
+
+
+def test_miscalibration_pairs_each_list_with_its_own_user() -> None:
+    # Found on ml-latest-small: targets were indexed twice (by user id, then again).
+    per_item = np.array([[1.0, 0.0], [0.0, 1.0]])
+    lists = np.array([[0], [1]])
+    matched = np.array([[1.0, 0.0], [0.0, 1.0]])
+    assert miscalibration(lists, per_item, matched) == pytest.approx(0.0)
+    assert miscalibration(lists, per_item, matched[::-1]) > 1.0
