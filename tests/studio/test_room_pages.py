@@ -92,6 +92,13 @@ def test_writer_writes_every_level_edits_steps_back_and_exports(live: Studio, pa
     text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(response.body())).pages)
     assert "ADA QUILL" in text.upper()
 
+    # The representation audit of the draft: Ada Quill is declared a woman in the edit above.
+    page.get_by_role("link", name="Representation audit").click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Representation audit")
+    assert "Women speak" in page.locator(".verdict").inner_text()
+    assert page.locator("figure svg").count() == 2
+    assert page.get_by_role("cell", name="ADA", exact=True).count() == 1
+
 
 def test_markup_in_a_logline_is_text(live: Studio, page) -> None:  # type: ignore[no-untyped-def]
     sign_in(page, live.url, "wendy")

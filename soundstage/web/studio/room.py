@@ -29,7 +29,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 
 from soundstage.accounts import Principal
 from soundstage.errors import SoundstageError
@@ -419,6 +419,29 @@ def project_export(
     response = Response(body, media_type=media)
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return secured(request, response)
+
+
+AUDIT_CSP = (  # the audit page has no script: inline styles and SVG only
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+@router.get("/projects/{pid}/audit")
+def project_audit(
+    request: Request, pid: str, who: Principal = Depends(reader), state: Studio = Depends(studio)
+) -> Response:
+    """The representation audit of the project's current draft (docs/audit.md): the same
+    self-contained page `soundstage audit script PROJECT --out` writes."""
+    from soundstage.audit.report import render_html
+    from soundstage.audit.reports.script import script_report
+    from soundstage.audit.script import audit_script, cast_from_screenplay
+
+    sp = load(room_for(request, state, who), pid).screenplay
+    audit = audit_script(render_document(sp), cast_from_screenplay(sp), title=sp.title)
+    response = secured(request, HTMLResponse(render_html(script_report(audit))))
+    response.headers["Content-Security-Policy"] = AUDIT_CSP
+    return response
 
 
 def zipped(folder: Path) -> bytes:
