@@ -59,11 +59,26 @@ SITUATIONS = [
 class Writer:
     name: str
     spec: str
-    marked: list[str] = field(default_factory=list)
-    plain: list[str] = field(default_factory=list)
+    texts: dict[str, list[str]] = field(default_factory=dict)  # by label: "plain", "marked", δ
     seconds: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     nll: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def marked(self) -> list[str]:
+        return self.texts["marked"]
+
+    @property
+    def plain(self) -> list[str]:
+        return self.texts["plain"]
+
+
+Marks = dict[str, TextWatermark | None]
+DEFAULT_MARKS: Marks = {"marked": TextWatermark(KEY), "plain": None}
+
+
+def sweep_marks(deltas: list[float]) -> Marks:
+    return {"plain": None, **{f"{d:g}": TextWatermark(KEY, delta=d) for d in deltas}}
 
 
 def human_windows(tok: Any, limit: int = 100_000) -> dict[str, list[list[int]]]:
@@ -105,22 +120,21 @@ def substitute(text: str, share: float, words: list[str], rng: random.Random) ->
     return "".join(out)
 
 
-def generate_embedded(w: Writer, n: int) -> None:
+def generate_embedded(w: Writer, n: int, marks: Marks = DEFAULT_MARKS) -> None:
     settings = load_settings().model_copy(update={"watermark": False})
     backend = load_backend("embedded", settings)
-    marks = {"marked": TextWatermark(KEY), "plain": None}
     backend.complete("ROMEO:\n", max_tokens=20, seed=0)  # warm up
     for i in range(n):
         prompt = f"{SPEAKERS[i % len(SPEAKERS)]}:\n"
-        for label in ("marked", "plain") if i % 2 else ("plain", "marked"):  # interleaved
+        for label in list(marks)[:: -1 if i % 2 else 1]:  # interleaved
             backend.watermark = marks[label]  # type: ignore[attr-defined]
             started = time.perf_counter()
             out = backend.complete(prompt, max_tokens=TOKENS, seed=i, **SAMPLING)  # type: ignore[arg-type]
             w.seconds[label] = w.seconds.get(label, 0.0) + time.perf_counter() - started
             w.tokens[label] = w.tokens.get(label, 0) + out.completion_tokens
-            getattr(w, label).append(out.text)
+            w.texts.setdefault(label, []).append(out.text)
     for label in marks:
-        w.nll[label] = embedded_nll(backend, getattr(w, label), n)
+        w.nll[label] = embedded_nll(backend, w.texts[label], n)
 
 
 def embedded_nll(backend: Any, texts: list[str], n: int) -> float:
@@ -143,23 +157,22 @@ def local_prompt(i: int) -> str:
     return chatml([Message("user", ask)], "")
 
 
-def generate_local(w: Writer, n: int, batch: int = 8) -> None:
+def generate_local(w: Writer, n: int, batch: int = 8, marks: Marks = DEFAULT_MARKS) -> None:
     settings = load_settings().model_copy(update={"watermark": False})
     backend = load_backend("local", settings)
-    marks = {"marked": TextWatermark(KEY), "plain": None}
     backend.complete(local_prompt(0), max_tokens=8, seed=0)  # warm up
     for b in range(math.ceil(n / batch)):
         sampling = Sampling(max_tokens=TOKENS, seed=b, **SAMPLING)  # type: ignore[arg-type]
-        for label in ("marked", "plain") if b % 2 else ("plain", "marked"):  # interleaved
+        for label in list(marks)[:: -1 if b % 2 else 1]:  # interleaved
             backend.watermark = marks[label]  # type: ignore[attr-defined]
             started = time.perf_counter()
             outs = backend.sample(local_prompt(b), batch, sampling)
             w.seconds[label] = w.seconds.get(label, 0.0) + time.perf_counter() - started
             w.tokens[label] = w.tokens.get(label, 0) + sum(o.completion_tokens for o in outs)
-            getattr(w, label).extend(o.text for o in outs)
+            w.texts.setdefault(label, []).extend(o.text for o in outs)
     for label in marks:
-        setattr(w, label, getattr(w, label)[:n])
-        w.nll[label] = local_nll(backend.runtime, getattr(w, label), batch)  # type: ignore[attr-defined]
+        w.texts[label] = w.texts[label][:n]
+        w.nll[label] = local_nll(backend.runtime, w.texts[label], batch)  # type: ignore[attr-defined]
 
 
 def local_speed(runs: int = 6, tokens: int = 100) -> dict[str, float]:
@@ -237,6 +250,33 @@ def report(w: Writer, words: list[str]) -> list[str]:
     return lines
 
 
+def sweep_report(w: Writer, words: list[str]) -> list[str]:
+    """One row per δ: detection (plain, 30% of words substituted) against perplexity cost."""
+    tok = tokenizer_for(w.spec)
+    rng = random.Random(0)
+    base = math.exp(w.nll["plain"])
+    lines = [
+        f"**{w.name}** (`{w.spec}`), {len(w.plain)} passages per δ "
+        f"(unmarked perplexity {base:.2f}):",
+        "",
+        "| δ | scored tokens (median) | mean z | min z | TPR at z > 4 | TPR, 30% substituted "
+        "| perplexity | cost |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for label, texts in w.texts.items():
+        ds = [detect_text(t, KEY, tok) for t in texts]
+        edited = [detect_text(substitute(t, 0.3, words, rng), KEY, tok) for t in texts]
+        ppl = math.exp(w.nll[label])
+        lines.append(
+            f"| {'0 (unmarked)' if label == 'plain' else label} | "
+            f"{statistics.median(d.units for d in ds):.0f} | "
+            f"{statistics.mean(d.z for d in ds):.2f} | {min(d.z for d in ds):.2f} | "
+            f"{sum(d.marked for d in ds) / len(ds):.2f} | "
+            f"{sum(d.marked for d in edited) / len(ds):.2f} | {ppl:.2f} | {ppl / base - 1:+.1%} |"
+        )
+    return [*lines, ""]
+
+
 def human_report(specs: list[str]) -> list[str]:
     lines = [
         "| human text | tokenizer | 200-token windows | mean z | sd z | max z | z > 4 (FPR) |",
@@ -260,7 +300,12 @@ def main() -> None:
     parser.add_argument("--local-n", type=int, default=40)
     parser.add_argument("--no-local", action="store_true")
     parser.add_argument("--speed-only", action="store_true", help="local tokens/s, one row")
+    parser.add_argument("--sweep", help="comma-separated δ values: detection against cost")
     args = parser.parse_args()
+    if args.sweep:
+        deltas = [float(d) for d in args.sweep.split(",")]
+        sweep(deltas, args.n, args.local_n, args.no_local)
+        return
     if args.speed_only:
         speed = local_speed()
         print(
@@ -288,6 +333,31 @@ def main() -> None:
     for w in writers:
         out += report(w, words)
     out += human_report([w.spec for w in writers])
+    print("\n".join(out))
+
+
+def sweep(deltas: list[float], n: int, local_n: int, no_local: bool) -> None:
+    if not DATA.exists():
+        sys.exit(f"shared data not present: {DATA}")
+    words = vocabulary()
+    marks = sweep_marks(deltas)
+    out = [
+        "### δ sweep",
+        "",
+        f"`.venv/bin/python benchmarks/text_watermark.py --sweep {','.join(map(str, deltas))} "
+        f"--n {n} --local-n {local_n}` (γ 0.25, T 0.8, top-p 0.95, same prompts and seeds "
+        "per δ; perplexity under the unmarked model at T = 1):",
+        "",
+    ]
+    w = Writer("drama-lm", "embedded")
+    generate_embedded(w, n, marks)
+    out += sweep_report(w, words)
+    print("\n".join(out), flush=True)
+    out = []
+    if not no_local:
+        w = Writer("SmolLM2-135M-Instruct", "local")
+        generate_local(w, local_n, marks=marks)
+        out += sweep_report(w, words)
     print("\n".join(out))
 
 

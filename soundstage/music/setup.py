@@ -27,11 +27,12 @@ def load_composer(
     settings: Settings | None = None,
 ) -> Composer:
     """The composer for `model_dir` (default: the packaged model), with its critic if wanted."""
-    from soundstage.provenance.text_mark import text_watermark
+    from soundstage.provenance.text_mark import MUSIC_DELTA, text_watermark
     from soundstage.settings import load_settings
 
     folder = model_dir or DEFAULT_MODEL
-    model = MusicModel.load(folder, watermark=text_watermark(settings or load_settings()))
+    mark = text_watermark(settings or load_settings(), delta=MUSIC_DELTA)
+    model = MusicModel.load(folder, watermark=mark)
     judge = None
     if critic and (folder / CRITIC_FILE).exists():
         from soundstage.music.critic import Critic

@@ -14,6 +14,7 @@ from cli_runner import run_soundstage
 from soundstage.backends import load_backend
 from soundstage.provenance.keys import watermark_key
 from soundstage.provenance.text_mark import (
+    MUSIC_DELTA,
     TextWatermark,
     detect_text,
     detect_tokens,
@@ -42,7 +43,7 @@ def test_green_lists_are_pinned_and_a_quarter_of_the_vocabulary() -> None:
     assert all(big[v] == is_green(key, 123, v) for v in range(0, 49152, 997))
     mark = TextWatermark(key)
     logits = np.zeros(4096, dtype=np.float32)
-    assert set(np.unique(mark.bias(logits, 9))) == {0.0, 2.0}
+    assert set(np.unique(mark.bias(logits, 9))) == {0.0, 1.5}
 
 
 def test_embedded_text_is_marked_and_only_our_key_sees_it(settings: Settings) -> None:
@@ -87,6 +88,7 @@ def test_music_sampler_leans_green(settings: Settings) -> None:
 
     model = load_composer(critic=False, settings=settings).model
     assert model.watermark is not None  # on by default, with the installation's key
+    assert model.watermark.delta == MUSIC_DELTA
     key = bytes(32)
     cond = Conditions("air", "major", "moderate", "mid", "Q4")
 
@@ -95,7 +97,7 @@ def test_music_sampler_leans_green(settings: Settings) -> None:
         ids = model.sample_piece(cond, np.random.default_rng(0), max_tokens=400)[6:]
         return float(np.mean([is_green(key, a, b) for a, b in zip(ids[:-1], ids[1:], strict=True)]))
 
-    assert green_share(TextWatermark(key)) > 0.4
+    assert green_share(TextWatermark(key, delta=MUSIC_DELTA)) > 0.4
     assert green_share(None) < 0.3
 
 
@@ -133,11 +135,11 @@ def test_local_writer_marks_and_keeps_its_constraint(settings: Settings) -> None
     # is long enough to tell, as `detect` would be used on a page rather than on one line.
     prompt = "INT. HOSPITAL CORRIDOR - NIGHT\n\nWrite the scene that follows.\n\n"
     texts: list[str] = []
-    for seed in range(2, 8):
+    for seed in range(2, 10):
         sampling = Sampling(max_tokens=120, temperature=0.9, seed=seed)
         texts += [out.text for out in backend.sample(prompt, 1, sampling)]
         result = detect_text("\n".join(texts), watermark_key(settings), tokenizer_for("local"))
-        if result.units >= 100:
+        if result.units >= 180:  # δ 1.5: z ≈ 8 at 190 tokens (min 4.8 over 24 passages)
             break
     assert result.marked, (result, texts)
     pattern = r" [A-Z][a-z]{2,7} [A-Z][a-z]{2,10}\n"
