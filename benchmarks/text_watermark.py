@@ -34,6 +34,7 @@ from soundstage.backends import Sampling, load_backend
 from soundstage.backends.base import Message
 from soundstage.backends.local import chatml
 from soundstage.provenance.text_mark import (
+    DELTA,
     TextWatermark,
     detect_text,
     detect_tokens,
@@ -324,7 +325,7 @@ def main() -> None:
     out = [
         "## Text watermark (issue #15)",
         "",
-        "KGW soft watermark (γ = 0.25, δ = 2.0, previous-token green lists; "
+        f"KGW soft watermark (γ = 0.25, δ = {DELTA}, previous-token green lists; "
         "soundstage.provenance.text_mark), sampled at T 0.8, top-p 0.95; detection at "
         "z > 4 (one-sided FPR 3.2e-5). `.venv/bin/python benchmarks/text_watermark.py "
         f"--n {args.n} --local-n {args.local_n}`.",
