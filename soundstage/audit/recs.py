@@ -40,13 +40,13 @@ from soundstage.recommend.metrics import (
     eval_users,
     ndcg_at,
     relevance,
+    top_scored,
 )
 
 __all__ = [
     "RecsAudit",
     "Tradeoff",
     "audit_recs",
-    "candidates",
     "exposure_deciles",
     "miscalibration",
 ]
@@ -87,23 +87,6 @@ class RecsAudit:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def candidates(
-    model: Scorer, train: sp.csr_matrix, users: np.ndarray, n: int = CANDIDATES
-) -> tuple[np.ndarray, np.ndarray]:
-    """Each user's `n` best unseen items and their scores, best first (ties: lower index)."""
-    items = np.zeros((len(users), n), dtype=np.int64)
-    scores = np.zeros((len(users), n))
-    for start in range(0, len(users), 256):
-        ub = users[start : start + 256]
-        s = np.array(model.scores(ub, train), dtype=np.float64)
-        seen = train[ub]
-        s[np.repeat(np.arange(len(ub)), np.diff(seen.indptr)), seen.indices] = -np.inf
-        order = np.lexsort((np.broadcast_to(np.arange(s.shape[1]), s.shape), -s), axis=1)[:, :n]
-        items[start : start + len(ub)] = order
-        scores[start : start + len(ub)] = np.take_along_axis(s, order, axis=1)
-    return items, scores
 
 
 def miscalibration(lists: np.ndarray, per_item: np.ndarray, p: np.ndarray) -> float:
@@ -199,7 +182,7 @@ def audit_recs(
     per_item, p_all = genre_distributions(train, genres)
     labels = np.array([(groups or {}).get(int(u), "") for u in users], dtype=object)
     data = _Data(train, test, users, labels, per_item, p_all[users])
-    items, scores = candidates(model, train, users)
+    items, scores = top_scored(model, train, users, CANDIDATES)
     plain = items[:, :k]
     slots, interactions = exposure_deciles(plain, train)
     audit = RecsAudit(

@@ -34,6 +34,7 @@ from typing import Any
 
 from soundstage.audit.types import UNKNOWN, Bechdel, Person, ScriptAudit, Speech
 from soundstage.errors import SoundstageError
+from soundstage.script.evaluate import normalise_cue
 from soundstage.script.formats.elements import Document, Kind
 from soundstage.script.types import Screenplay
 
@@ -48,7 +49,6 @@ __all__ = [
 ]
 
 WORD = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+(?:['’][A-Za-z\u00C0-\u024F]+)*")
-EXTENSION = re.compile(r"\s*\([^)]*\)\s*")
 PUDDING_CUTOFF = 100
 GENDERS = {
     "female": "female",
@@ -79,11 +79,6 @@ AGE = re.compile(r"\(\s*(\d{1,2})(s?)\s*\)|\b(\d{1,2})(s?)[- ](?:year|yr)s?[- ]o
 
 class CastFileError(SoundstageError):
     """A cast file that cannot be read; the message names the file, line and field."""
-
-
-def normalise_cue(cue: str) -> str:
-    """ "ADA (V.O.)" → "ADA"; "^BEN (CONT'D)" → "BEN"."""
-    return " ".join(EXTENSION.sub(" ", cue.replace("^", " ")).split()).upper()
 
 
 def count_words(text: str) -> int:

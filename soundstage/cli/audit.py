@@ -158,12 +158,7 @@ def audit_moderation_command(
             progress=lambda done, total: bar.update(task, completed=done),
         )
     report = moderation_report(audit)
-    if out is not None:
-        _write(out, report)
-    if as_json:
-        typer.echo(json.dumps(report.data, ensure_ascii=False))
-        return
-    console.print(report.verdict, highlight=False)
+    _finish(report, out, as_json)
 
 
 @audit_app.command("recs")
@@ -217,6 +212,11 @@ def audit_recs_command(
             kinds=kinds, k=k, lambdas=steps,
         )  # fmt: skip
     report = recs_report(audit, source=train.parent.name or train.name)
+    _finish(report, out, as_json)
+
+
+def _finish(report: Report, out: Path | None, as_json: bool) -> None:
+    """Write the report to OUT if asked; print every figure (--json) or the verdict."""
     if out is not None:
         _write(out, report)
     if as_json:

@@ -38,18 +38,29 @@ def top_lists(
 
     Ties are broken towards the lower item index so the result is deterministic.
     """
+    return top_scored(model, train, users, k, batch)[0]
+
+
+def top_scored(
+    model: Scorer, train: sp.csr_matrix, users: np.ndarray, k: int, batch: int = 256
+) -> tuple[np.ndarray, np.ndarray]:
+    """`top_lists` and the model's score of each listed item (-inf where padded)."""
     if k <= 0:
         raise ValueError(f"k must be positive, got {k}")
     train = sp.csr_matrix(train)
     n_items = train.shape[1]
     out = np.full((len(users), min(k, n_items)), -1, dtype=np.int64)
+    scores = np.full(out.shape, -np.inf)
     for start in range(0, len(users), batch):
         ub = users[start : start + batch]
         s = np.array(model.scores(ub, train), dtype=np.float64)
         seen = train[ub]
         s[np.repeat(np.arange(len(ub)), np.diff(seen.indptr)), seen.indices] = -np.inf
-        out[start : start + len(ub)] = _rank_rows(s, out.shape[1])
-    return out
+        ranked = _rank_rows(s, out.shape[1])
+        out[start : start + len(ub)] = ranked
+        scores[start : start + len(ub)] = np.take_along_axis(s, np.maximum(ranked, 0), axis=1)
+    scores[out < 0] = -np.inf
+    return out, scores
 
 
 def _rank_rows(s: np.ndarray, k: int) -> np.ndarray:

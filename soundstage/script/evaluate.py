@@ -240,8 +240,8 @@ def _short(text: str, limit: int = 40) -> str:
 
 
 def normalise_cue(cue: str) -> str:
-    """'BOB (V.O.) (CONT'D) ^' → 'BOB'."""
-    name = cue.strip()
+    """'BOB (V.O.) (CONT'D) ^' → 'BOB' (a caret before the name is dropped too)."""
+    name = cue.strip().lstrip("^").strip()
     while True:
         stripped = _EXTENSION.sub("", name)
         if stripped == name:
