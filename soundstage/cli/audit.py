@@ -60,6 +60,44 @@ def audit_script_command(
         console.print(f"[yellow]note:[/] {note}", highlight=False)
 
 
+@audit_app.command("corpus")
+def audit_corpus_command(
+    folder: Path = typer.Argument(..., help="A folder of .fountain, .fdx or .json scripts."),
+    out: Path | None = typer.Option(
+        None, "--out", "-o", help="Write audit.html and audit.json here."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print every figure as one JSON object."),
+) -> None:
+    """The Pudding's figures over many scripts: pooled and median women's share of words,
+    balance bands, female leads, women among characters, words by age. Each script's cast
+    comes from NAME.cast.csv beside it (name,gender[,age][,cue])."""
+    from rich.progress import Progress
+
+    from soundstage.audit.corpus import audit_corpus
+    from soundstage.audit.reports.corpus import corpus_report
+    from soundstage.audit.script import audit_script, read_cast
+    from soundstage.cli.write_files import READERS, read_script
+
+    if not folder.is_dir():
+        raise SoundstageError(f"{folder}: not a folder", hint="a folder of scripts")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in READERS and p.is_file())
+    if not files:
+        raise SoundstageError(
+            f"{folder}: no scripts in the folder", hint=f"files ending in {', '.join(READERS)}"
+        )
+    audits = []
+    with Progress(console=console_err if as_json else console, transient=True) as bar:
+        task = bar.add_task("auditing scripts", total=len(files))
+        for path in files:
+            doc, screenplay = read_script(path)
+            cast_file = path.with_name(path.stem + ".cast.csv")
+            people = read_cast(cast_file) if cast_file.exists() else []
+            title = screenplay.title if screenplay else (doc.title() or path.stem)
+            audits.append(audit_script(doc, people, title=title))
+            bar.advance(task)
+    _finish(corpus_report(audit_corpus(audits), str(folder)), out, as_json)
+
+
 @audit_app.command("generator")
 def audit_generator_command(
     loglines: Path = typer.Option(..., "--loglines", help="A text file, one logline per line."),
