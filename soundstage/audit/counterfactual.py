@@ -4,7 +4,8 @@
              → audit each script → paired differences → Report
 
 A fair generator, given "a widowed fisherwoman…" and "a widowed fisherman…", writes the
-same kind of script with the genders exchanged. The figures (all over the pairs):
+same kind of script with the genders exchanged. The figures for `--swap gender` (all over
+the pairs):
 
 - women's share of dialogue words, original vs swapped, and its distribution over scripts;
 - the **counterfactual gap**: the protagonist's gender's share of dialogue when the
@@ -13,6 +14,16 @@ same kind of script with the genders exchanged. The figures (all over the pairs)
   logline, with a bootstrap 95% interval;
 - whether the protagonist's declared gender followed the swap;
 - Bechdel–Wallace scores and the moderation gate's flags (texts sent to review or block).
+
+`--swap ethnicity` exchanges an explicit ethnicity descriptor of the protagonist ("a Black
+nurse" ↔ "a white nurse"; every named group is paired with "white", and "white" with
+"Black"), nothing else: names the writer picks are its own doing, and are part of what is
+audited. Its figures: the protagonist's share of the dialogue on each side and the paired
+gap (the named group's side minus the white side, points, bootstrap 95% interval); whether
+the descriptor reached the protagonist's character description; women's share of dialogue
+on each side (it should not move); Bechdel scores and the moderation gate's flags per side
+(a gate that flags a Black protagonist's script more often than the same script with a
+white one is the identity bias the moderation audit measures on templates).
 
 The audit never imports the production pipeline: `write` is handed in by the caller, so the
 same code audits `produce`, a remote model, or a fixed set of scripts.
@@ -33,7 +44,17 @@ from soundstage.errors import SoundstageError
 from soundstage.script.formats.elements import Document
 from soundstage.script.types import Screenplay
 
-__all__ = ["Pair", "Written", "gap", "read_loglines", "run_pairs", "summarise", "swap_gender"]
+__all__ = [
+    "SWAPS",
+    "Pair",
+    "Written",
+    "gap",
+    "read_loglines",
+    "run_pairs",
+    "summarise",
+    "swap_ethnicity",
+    "swap_gender",
+]
 
 # Each word and its counterpart; both directions are swapped. "her" is handled apart
 # (his or him), "his" always becomes "her".
@@ -110,6 +131,73 @@ def swap_gender(logline: str) -> str:
     return "".join(out)
 
 
+# Each ethnicity descriptor and its counterpart: named groups ↔ "white", "white" → "Black".
+# Capitalised as AP style does: Black and the named groups, white in lower case.
+ETHNICITIES = {
+    "black": "white",
+    "african-american": "white",
+    "afro-caribbean": "white",
+    "latina": "white",
+    "latino": "white",
+    "hispanic": "white",
+    "mexican-american": "white",
+    "asian": "white",
+    "asian-american": "white",
+    "chinese-american": "white",
+    "korean-american": "white",
+    "japanese-american": "white",
+    "vietnamese-american": "white",
+    "filipina": "white",
+    "filipino": "white",
+    "indian-american": "white",
+    "south-asian": "white",
+    "arab": "white",
+    "arab-american": "white",
+    "indigenous": "white",
+    "native-american": "white",
+    "white": "Black",
+}
+ETHNIC_WORDS = re.compile(r"[A-Za-z]+(?:-[A-Za-z]+)*")
+
+
+def swap_ethnicity(logline: str) -> str:
+    """The logline with its ethnicity descriptors exchanged (see ETHNICITIES)."""
+    out, last = [], 0
+    for match in ETHNIC_WORDS.finditer(logline):
+        word = match.group()
+        new = ETHNICITIES.get(word.lower())
+        if new is None:
+            continue
+        if new == "white" and match.start() == 0:
+            new = "White"
+        elif new != "white":
+            new = "-".join(part.capitalize() for part in new.split("-"))
+        out.append(_article(logline[last : match.start()], new) + new)
+        last = match.end()
+    out.append(logline[last:])
+    return "".join(out)
+
+
+ARTICLE = re.compile(r"\b([Aa])(n?)(\s+)$")
+
+
+def _article(before: str, word: str) -> str:
+    """ "a"/"an" before a swapped word made to fit it ("an Asian" → "a white")."""
+    wanted = "n" if word[0].lower() in "aeiou" else ""
+    return ARTICLE.sub(lambda m: m.group(1) + wanted + m.group(3), before)
+
+
+def descriptor(logline: str) -> str:
+    """The first ethnicity descriptor in a logline, lower case ("" when none)."""
+    for match in ETHNIC_WORDS.finditer(logline):
+        if match.group().lower() in ETHNICITIES:
+            return match.group().lower()
+    return ""
+
+
+SWAPS: dict[str, Callable[[str], str]] = {"gender": swap_gender, "ethnicity": swap_ethnicity}
+
+
 def read_loglines(text: str, source: str) -> list[str]:
     """One logline per line; blank lines and lines starting with # are skipped."""
     lines = [ln.strip() for ln in text.splitlines()]
@@ -136,6 +224,26 @@ class Pair:
     swapped: Written
     a: ScriptAudit
     b: ScriptAudit
+    swap: str = "gender"
+
+    def hero(self, which: str) -> str:
+        """The protagonist's cue on one side ("" when the cast names none)."""
+        sp = (self.original if which == "a" else self.swapped).screenplay
+        found = next((c for c in sp.characters if c.role == "protagonist"), None)
+        return found.cue if found is not None else ""
+
+    def hero_share(self, which: str) -> float:
+        """The protagonist's share of all dialogue words on one side."""
+        audit = self.a if which == "a" else self.b
+        cue = self.hero(which)
+        return audit.words_by_character.get(cue, 0) / audit.words if audit.words else 0.0
+
+    def carried(self, which: str) -> bool:
+        """Whether the side's ethnicity descriptor reached the protagonist's description."""
+        side = self.original if which == "a" else self.swapped
+        word = descriptor(side.logline)
+        hero = next((c for c in side.screenplay.characters if c.role == "protagonist"), None)
+        return bool(word) and hero is not None and word in hero.description.lower()
 
     def protagonist(self, which: str) -> str:
         sp = (self.original if which == "a" else self.swapped).screenplay
@@ -149,15 +257,19 @@ def run_pairs(
     loglines: list[str],
     write: Callable[[str], Written],
     progress: Callable[[float, str], None] = lambda done, message: None,
+    swap: str = "gender",
 ) -> list[Pair]:
     """Write and audit each logline and its swap; pairs whose swap changes nothing are
-    skipped (they say nothing about gender)."""
+    skipped (they say nothing about what is swapped)."""
+    if swap not in SWAPS:
+        raise SoundstageError(f"--swap {swap!r} is not a swap", hint="gender or ethnicity")
+    exchange = SWAPS[swap]
     pairs = []
-    usable = [(ln, swap_gender(ln)) for ln in loglines if swap_gender(ln) != ln]
+    usable = [(ln, exchange(ln)) for ln in loglines if exchange(ln) != ln]
     for i, (original, swapped) in enumerate(usable):
         progress(i / max(1, len(usable)), f"pair {i + 1}/{len(usable)}")
         a, b = write(original), write(swapped)
-        pairs.append(Pair(a, b, _audit(a), _audit(b)))
+        pairs.append(Pair(a, b, _audit(a), _audit(b), swap))
     progress(1.0, f"{len(pairs)} pairs")
     return pairs
 
@@ -194,12 +306,10 @@ def _bootstrap(values: list[float], rounds: int = 2000, seed: int = 0) -> tuple[
 def summarise(pairs: list[Pair]) -> dict[str, Any]:
     """The audit's figures over all pairs (see the module docstring)."""
     if not pairs:
-        raise SoundstageError("no logline has a gendered word to swap", hint="e.g. she, her, woman")
+        raise SoundstageError("no logline has a word to swap", hint="e.g. she, her, woman; Black")
     shares = [_share_of(x, "female") for p in pairs for x in (p.a, p.b)]
-    gaps = gap(pairs)
-    low, high = _bootstrap(gaps)
-    followed = sum({p.protagonist("a"), p.protagonist("b")} == {"female", "male"} for p in pairs)
-    return {
+    common = {
+        "swap": pairs[0].swap,
         "pairs": len(pairs),
         "scripts": 2 * len(pairs),
         "female_share_mean": round(statistics.fmean(shares), 4),
@@ -208,11 +318,40 @@ def summarise(pairs: list[Pair]) -> dict[str, Any]:
             statistics.fmean(_share_of(p.a, "female") for p in pairs), 4
         ),
         "female_share_swapped": round(statistics.fmean(_share_of(p.b, "female") for p in pairs), 4),
-        "gap_points": round(statistics.fmean(gaps), 2) if gaps else None,
-        "gap_ci95": [round(low, 2), round(high, 2)] if len(gaps) > 1 else None,
-        "gap_pairs": len(gaps),
-        "protagonist_followed_swap": followed,
         "bechdel_pass": sum(x.bechdel.score == 3 for p in pairs for x in (p.a, p.b)),
         "flagged_original": sum(p.original.flagged for p in pairs),
         "flagged_swapped": sum(p.swapped.flagged for p in pairs),
+    }
+    if pairs[0].swap == "ethnicity":
+        return {**common, **_ethnicity(pairs)}
+    gaps = gap(pairs)
+    followed = sum({p.protagonist("a"), p.protagonist("b")} == {"female", "male"} for p in pairs)
+    return {**common, **_interval("gap", gaps), "protagonist_followed_swap": followed}
+
+
+def _interval(name: str, values: list[float]) -> dict[str, Any]:
+    low, high = _bootstrap(values)
+    return {
+        f"{name}_points": round(statistics.fmean(values), 2) if values else None,
+        f"{name}_ci95": [round(low, 2), round(high, 2)] if len(values) > 1 else None,
+        f"{name}_pairs": len(values),
+    }
+
+
+def _ethnicity(pairs: list[Pair]) -> dict[str, Any]:
+    """Per pair, the named group's side (the original, unless it says "white") against the
+    white side: the protagonist's share of dialogue and the gate's flags."""
+    group, white = [], []  # (hero share, flags) per pair
+    for p in pairs:
+        sides = [(p.hero_share(w), (p.original, p.swapped)[i].flagged) for i, w in enumerate("ab")]
+        first_is_white = descriptor(p.original.logline) == "white"
+        group.append(sides[1] if first_is_white else sides[0])
+        white.append(sides[0] if first_is_white else sides[1])
+    return {
+        **_interval("hero_gap", [100 * (g[0] - w[0]) for g, w in zip(group, white, strict=True)]),
+        "hero_share_group": round(statistics.fmean(g[0] for g in group), 4),
+        "hero_share_white": round(statistics.fmean(w[0] for w in white), 4),
+        "flagged_group": sum(g[1] for g in group),
+        "flagged_white": sum(w[1] for w in white),
+        "descriptor_carried": sum(p.carried("a") and p.carried("b") for p in pairs),
     }

@@ -71,18 +71,24 @@ def words_svg(rows: list[tuple[str, int, str]], most: int = 20) -> str:
     return _svg(fig)
 
 
-def pairs_svg(rows: list[tuple[str, float, float]]) -> str:
-    """Per logline pair: women's share of dialogue in the original and the swapped script."""
+def pairs_svg(
+    rows: list[tuple[str, float, float]],
+    xlabel: str = "women's share of dialogue words (%)",
+    reference: tuple[float, str] | None = (0.281, "the Pudding 28.1%"),
+    names: tuple[str, str] = ("original", "swapped"),
+) -> str:
+    """Per logline pair: a share (women's, by default) in the original and the swapped script."""
     fig, ax = _figure(6.4, 0.8 + 0.26 * len(rows))
     ys = list(range(len(rows)))[::-1]
     for y, (_, a, b) in zip(ys, rows, strict=True):
         ax.plot([100 * a, 100 * b], [y, y], color="#bbbbbb", zorder=1)
-    ax.scatter([100 * r[1] for r in rows], ys, color=COLOURS["female"], label="original", zorder=2)
-    ax.scatter([100 * r[2] for r in rows], ys, color=COLOURS["male"], label="swapped", zorder=2)
+    ax.scatter([100 * r[1] for r in rows], ys, color=COLOURS["female"], label=names[0], zorder=2)
+    ax.scatter([100 * r[2] for r in rows], ys, color=COLOURS["male"], label=names[1], zorder=2)
     ax.set_yticks(ys, [r[0] for r in rows])
-    ax.axvline(28.1, color="#555555", linestyle=":", linewidth=1)
-    ax.text(28.6, ys[0] + 0.4, "the Pudding 28.1%", fontsize=8, color="#555555")
-    ax.set_xlabel("women's share of dialogue words (%)")
+    if reference is not None:
+        ax.axvline(100 * reference[0], color="#555555", linestyle=":", linewidth=1)
+        ax.text(100 * reference[0] + 0.5, ys[0] + 0.4, reference[1], fontsize=8, color="#555555")
+    ax.set_xlabel(xlabel)
     ax.set_xlim(0, 100)
     ax.legend(frameon=False, loc="lower right")
     ax.spines[["top", "right"]].set_visible(False)
@@ -144,5 +150,34 @@ def tradeoff_svg(rows: list[tuple[float, float, float, float]]) -> str:
     ax.set_xlabel("λ (0 = the model's own order)")
     ax.set_ylabel("% of the value at λ = 0")
     ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def lorenz_svg(curves: list[tuple[str, list[float]]]) -> str:
+    """Lorenz curves of exposure: cumulative share of slots over the items, least first."""
+    fig, ax = _figure(4.2, 3.6)
+    ax.plot([0, 100], [0, 100], color="#9a9a9a", linestyle=":", linewidth=1, label="equal")
+    for (label, ys), colour in zip(
+        curves, (COLOURS["male"], OTHER, COLOURS["female"]), strict=False
+    ):
+        xs = [100 * i / (len(ys) - 1) for i in range(len(ys))]
+        ax.plot(xs, [100 * y for y in ys], color=colour, label=label)
+    ax.set_xlabel("items, least exposed first (%)")
+    ax.set_ylabel("share of slots (%)")
+    ax.legend(frameon=False)
+    ax.spines[["top", "right"]].set_visible(False)
+    return _svg(fig)
+
+
+def group_ci_svg(rows: list[tuple[str, float, list[float]]], label: str) -> str:
+    """A value per group (horizontal bars) with its 95% interval."""
+    fig, ax = _figure(6.4, 0.9 + 0.32 * len(rows))
+    names = [r[0] for r in rows][::-1]
+    values = [r[1] for r in rows][::-1]
+    low = [r[1] - r[2][0] if r[2] else 0 for r in rows][::-1]
+    high = [r[2][1] - r[1] if r[2] else 0 for r in rows][::-1]
+    ax.barh(names, values, xerr=[low, high], color=COLOURS["male"], ecolor="#555555", capsize=3)
+    ax.set_xlabel(label)
     ax.spines[["top", "right"]].set_visible(False)
     return _svg(fig)

@@ -17,8 +17,13 @@ Definitions (../shared/notes/audit.md §2):
 - **calibration** (Steck 2018): p(g|u) is the user's history spread over genres (each item's
   weight split evenly over its genres), q(g|u) the same over the list; miscalibration is
   KL(p ‖ q̃) with q̃ = (1 − α)q + αp, α = 0.01, averaged over users.
-- **accuracy per group**: NDCG@k per user, averaged per group (`--group-by gender`); the gap
-  is the largest group mean minus the smallest.
+- **accuracy per group**: NDCG@k per user, averaged per group (`--group-by gender`) through
+  Fairlearn's MetricFrame; the gap is the largest group mean minus the smallest. Each group
+  mean and the gap carry a 95% bootstrap interval (1,000 resamples of users within each
+  group, seed 0).
+- **Lorenz curve of exposure**: items sorted by how many slots they get, least first; the
+  cumulative share of slots against the cumulative share of items (the diagonal is equal
+  exposure; Gini is twice the area between them).
 - **the re-ranker** (`calibrated_rerank`): Steck's greedy calibrated re-ranking over each
   user's 100 best candidates, maximising (1 − λ)·Σ relevance − λ·KL(p ‖ q̃(list)), relevance
   being the model's scores min–max scaled per user. λ = 0 is the model's own list.
@@ -48,10 +53,14 @@ __all__ = [
     "Tradeoff",
     "audit_recs",
     "exposure_deciles",
+    "group_means",
+    "lorenz",
     "miscalibration",
 ]
 
 CANDIDATES = 100
+BOOTSTRAP = 1000
+LORENZ_STEPS = 50
 
 
 @dataclass
@@ -62,6 +71,9 @@ class Tradeoff:
     ndcg: float
     group_ndcg: dict[str, float]
     gap: float  # max − min of the group means
+    group_ci: dict[str, list[float]]  # group → [low, high], 95% bootstrap
+    gap_ci: list[float]  # [low, high] of the gap, 95% bootstrap ([] without groups)
+    lorenz: list[float]  # cumulative share of slots at 0%, 2%, … 100% of items
     miscalibration: float
     aplt: float
     coverage: float
@@ -125,6 +137,45 @@ def _kinds(lists: np.ndarray, kinds: Sequence[str]) -> dict[str, dict[str, float
     return out
 
 
+def group_means(
+    per_user: np.ndarray, labels: np.ndarray, seed: int = 0
+) -> tuple[dict[str, float], dict[str, list[float]], float, list[float]]:
+    """Each group's mean (Fairlearn MetricFrame), its 95% bootstrap interval, the gap
+    (max − min) and the gap's interval, resampling users within each group."""
+    from fairlearn.metrics import MetricFrame
+
+    keep = labels != ""
+    if not keep.any():
+        return {}, {}, 0.0, []
+    frame = MetricFrame(
+        metrics=lambda y_true, y_pred: float(np.mean(y_true)),
+        y_true=per_user[keep],
+        y_pred=per_user[keep],
+        sensitive_features=labels[keep].astype(str),
+    )
+    means = {str(g): round(float(v), 4) for g, v in frame.by_group.items()}
+    rng = np.random.default_rng(seed)
+    draws = {}
+    for group in means:
+        values = per_user[labels == group]
+        picks = rng.integers(0, values.size, size=(BOOTSTRAP, values.size))
+        draws[group] = values[picks].mean(axis=1)
+    ci = {g: [round(float(x), 4) for x in np.percentile(d, [2.5, 97.5])] for g, d in draws.items()}
+    stacked = np.stack(list(draws.values()))
+    gaps = stacked.max(axis=0) - stacked.min(axis=0)
+    gap = round(float(frame.difference(method="between_groups")), 4)
+    return means, ci, gap, [round(float(x), 4) for x in np.percentile(gaps, [2.5, 97.5])]
+
+
+def lorenz(lists: np.ndarray, n_items: int, steps: int = LORENZ_STEPS) -> list[float]:
+    """Cumulative share of slots held by the least-exposed 0, 1/steps, … of all items."""
+    flat = lists[lists >= 0]
+    counts = np.sort(np.bincount(flat, minlength=n_items)).astype(np.float64)
+    cum = np.concatenate([[0.0], np.cumsum(counts)]) / max(counts.sum(), 1.0)
+    at = np.round(np.linspace(0, n_items, steps + 1)).astype(int)
+    return [round(float(cum[i]), 4) for i in at]
+
+
 def _tradeoff(
     lam: float,
     lists: np.ndarray,
@@ -132,18 +183,17 @@ def _tradeoff(
 ) -> Tradeoff:
     rel = relevance(lists, data.test, data.users)
     per_user = ndcg_at(rel, np.diff(data.test.indptr)[data.users], lists.shape[1])
-    by_group = {
-        g: round(float(per_user[data.labels == g].mean()), 4)
-        for g in sorted(set(data.labels.tolist()))
-        if g
-    }
+    by_group, ci, gap, gap_ci = group_means(per_user, data.labels)
     extra = beyond_accuracy(lists, data.train, k=lists.shape[1])
     k = lists.shape[1]
     return Tradeoff(
         lam=lam,
         ndcg=round(float(per_user.mean()), 4),
         group_ndcg=by_group,
-        gap=round(max(by_group.values()) - min(by_group.values()), 4) if by_group else 0.0,
+        gap=gap,
+        group_ci=ci,
+        gap_ci=gap_ci,
+        lorenz=lorenz(lists, data.train.shape[1]),
         miscalibration=round(miscalibration(lists, data.per_item, data.p), 4),
         aplt=round(extra[f"aplt@{k}"], 4),
         coverage=round(extra[f"coverage@{k}"], 4),

@@ -101,7 +101,7 @@ def audit_corpus_command(
 @audit_app.command("generator")
 def audit_generator_command(
     loglines: Path = typer.Option(..., "--loglines", help="A text file, one logline per line."),
-    swap: str = typer.Option("gender", "--swap", help="What to swap: gender."),
+    swap: str = typer.Option("gender", "--swap", help="What to swap: gender or ethnicity."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Report and every script here."),
     model: str | None = typer.Option(None, "--model", help="Writer backend (default: settings)."),
     minutes: float = typer.Option(2.0, "--minutes", help="Runtime of each script."),
@@ -120,10 +120,8 @@ def audit_generator_command(
     from soundstage.script.controls import check_controls
     from soundstage.script.types import Controls
 
-    if swap != "gender":
-        raise SoundstageError(
-            f"--swap {swap!r} is not built yet", hint="only --swap gender is available"
-        )
+    if swap not in ("gender", "ethnicity"):
+        raise SoundstageError(f"--swap {swap!r} is not a swap", hint="gender or ethnicity")
     try:
         text = loglines.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -142,6 +140,7 @@ def audit_generator_command(
             lines,
             _writer(backend, controls, seed, folder),
             progress=lambda done, message: bar.update(task, completed=done, description=message),
+            swap=swap,
         )
     scratch.cleanup()
     report = generator_report(pairs, swap)

@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 from cli_runner import run_soundstage
 
-from soundstage.audit.recs import exposure_deciles, miscalibration
+from soundstage.audit.recs import exposure_deciles, group_means, lorenz, miscalibration
 from soundstage.recommend.calibrate import calibrated_rerank, genre_distributions, kl_divergence
 
 
@@ -77,7 +77,11 @@ def test_audit_on_ml100k_agrees_with_recommend_eval(
     assert set(plain["group_ndcg"]) == {"F", "M"} and data["group_sizes"]["F"] > 200
     assert strong["miscalibration"] < mild["miscalibration"] < plain["miscalibration"]
     assert strong["ndcg"] < plain["ndcg"]  # calibration is paid for in accuracy
-    assert "Calibrated re-ranking at λ = 0.3" in (out / "audit.html").read_text(encoding="utf-8")
+    low, high = plain["group_ci"]["F"]
+    assert low < plain["group_ndcg"]["F"] < high and plain["gap_ci"][0] < plain["gap"]
+    assert plain["lorenz"][0] == 0.0 and plain["lorenz"][-1] == 1.0
+    page = (out / "audit.html").read_text(encoding="utf-8")
+    assert "Calibrated re-ranking at λ = 0.3" in page and "Exposure Lorenz curve" in page
     done = run_soundstage("audit", "recs", *common, "--items", str(ml / "items.csv"),
                           "--lambdas", "0.5,1")  # fmt: skip
     assert done.returncode != 0 and "starting with 0" in done.stderr
@@ -90,3 +94,24 @@ def test_miscalibration_pairs_each_list_with_its_own_user() -> None:
     matched = np.array([[1.0, 0.0], [0.0, 1.0]])
     assert miscalibration(lists, per_item, matched) == pytest.approx(0.0)
     assert miscalibration(lists, per_item, matched[::-1]) > 1.0
+
+
+def test_group_means_with_bootstrap_intervals() -> None:
+    rng = np.random.default_rng(1)
+    per_user = np.concatenate([rng.normal(0.3, 0.1, 400), rng.normal(0.2, 0.1, 100), [9.0]])
+    labels = np.array(["a"] * 400 + ["b"] * 100 + [""], dtype=object)  # "": no group, left out
+    means, ci, gap, gap_ci = group_means(per_user, labels)
+    assert means == {"a": round(per_user[:400].mean(), 4), "b": round(per_user[400:500].mean(), 4)}
+    assert gap == round(means["a"] - means["b"], 4)
+    # b has a quarter of a's users, so about twice a's interval width
+    width = {g: hi - lo for g, (lo, hi) in ci.items()}
+    assert 1.6 < width["b"] / width["a"] < 2.4
+    assert gap_ci[0] < gap < gap_ci[1] and gap_ci[0] > 0.05
+    assert group_means(per_user, np.array([""] * per_user.size, dtype=object)) == ({}, {}, 0.0, [])
+
+
+def test_lorenz_curve_of_exposure() -> None:
+    even = np.array([[0, 1], [2, 3]])
+    assert lorenz(even, 4, steps=4) == [0.0, 0.25, 0.5, 0.75, 1.0]
+    # one item gets every slot out of four: the curve stays at 0 until the last item
+    assert lorenz(np.array([[2, -1], [2, -1]]), 4, steps=4) == [0.0, 0.0, 0.0, 0.0, 1.0]

@@ -38,7 +38,13 @@ def recs_verdict(a: RecsAudit) -> str:
             f"{chosen.miscalibration:.3f} "
             f"({chosen.miscalibration / plain.miscalibration - 1:+.0%}) "
             f"for {cost:.1%} of NDCG; the group gap moves to {chosen.gap:.3f} "
-            f"({chosen.gap / plain.gap - 1:+.0%})."
+            f"({chosen.gap / plain.gap - 1:+.0%}"
+            + (
+                f", inside the plain gap's 95% interval {_interval(plain.gap_ci)}: not a "
+                "measurable change)."
+                if plain.gap_ci and plain.gap_ci[0] <= chosen.gap <= plain.gap_ci[1]
+                else ")."
+            )
             if plain.gap and plain.miscalibration
             else f"Calibrated re-ranking at λ = {chosen.lam:g} costs {cost:.1%} of NDCG."
         )
@@ -52,10 +58,16 @@ def best_tradeoff(a: RecsAudit, budget: float = 0.03) -> Tradeoff | None:
     return max(within, key=lambda t: t.lam) if within else None
 
 
+def _interval(ci: list[float]) -> str:
+    return f"{ci[0]:.3f}–{ci[1]:.3f}" if ci else "—"
+
+
 def _row(t: Tradeoff, plain: Tradeoff) -> list[Any]:
     groups = ", ".join(f"{g} {v:.3f}" for g, v in t.group_ndcg.items())
     loss = 1 - t.ndcg / plain.ndcg if plain.ndcg else 0.0
-    return [f"{t.lam:g}", f"{t.ndcg:.4f}", f"{-loss:+.1%}", groups or "—", f"{t.gap:.4f}",
+    gap = f"{t.gap:.4f} ({_interval(t.gap_ci)})" if t.gap_ci else f"{t.gap:.4f}"
+    change = f"{-loss:+.1%}" if t is not plain else "—"
+    return [f"{t.lam:g}", f"{t.ndcg:.4f}", change, groups or "—", gap,
             f"{t.miscalibration:.3f}", pct(t.aplt), pct(t.coverage), f"{t.gini:.3f}"]  # fmt: skip
 
 
@@ -68,7 +80,7 @@ def recs_report(a: RecsAudit, source: str = "") -> Report:
                 f"NDCG@{a.k}",
                 "change",
                 "NDCG by group",
-                "group gap",
+                "group gap (95% interval)",
                 "miscalibration (KL)",
                 "APLT",
                 "coverage",
@@ -108,7 +120,7 @@ def recs_report(a: RecsAudit, source: str = "") -> Report:
         method=RECS_METHOD,
     )
     if importlib.util.find_spec("matplotlib") is not None:
-        from soundstage.audit.plots import deciles_svg, tradeoff_svg
+        from soundstage.audit.plots import deciles_svg, group_ci_svg, lorenz_svg, tradeoff_svg
 
         report.figures = [
             Figure(
@@ -124,6 +136,35 @@ def recs_report(a: RecsAudit, source: str = "") -> Report:
                 "λ = 0.",
             ),
         ]
+        chosen = best_tradeoff(a)
+        curves = [("the model", a.plain.lorenz)]
+        if chosen is not None:
+            curves.append((f"re-ranked, λ = {chosen.lam:g}", chosen.lorenz))
+        report.figures.insert(
+            1,
+            Figure(
+                "Exposure Lorenz curve",
+                lorenz_svg(curves),
+                f"The cumulative share of slots held by the least-exposed items; the model's "
+                f"Gini is {a.plain.gini:.2f} (0 = equal exposure, 1 = one item gets every slot).",
+            ),
+        )
+        if a.plain.group_ndcg:
+            report.figures.append(
+                Figure(
+                    f"NDCG@{a.k} by group, 95% bootstrap intervals",
+                    group_ci_svg(
+                        [
+                            (g, v, a.plain.group_ci.get(g, []))
+                            for g, v in a.plain.group_ndcg.items()
+                        ],
+                        f"NDCG@{a.k} (the model as it is)",
+                    ),
+                    "Bars: mean NDCG per user group with its 95% interval from 1,000 bootstrap "
+                    f"resamples; gap {a.plain.gap:.3f} (95% interval "
+                    f"{_interval(a.plain.gap_ci)}).",
+                )
+            )
     return report
 
 
@@ -134,5 +175,7 @@ RECS_METHOD = (
     "KL(p ‖ q̃) between the genres of a user's history and of their list (α = 0.01). The "
     "re-ranker is Steck's greedy calibrated re-ranking, (1 − λ)·relevance − λ·KL, with the "
     "model's scores min–max scaled per user; serving offers it as calibration=λ. Group NDCG "
-    "is the mean over the users of each group; the gap is the largest minus the smallest."
+    "is the mean over the users of each group (Fairlearn MetricFrame); the gap is the largest "
+    "minus the smallest; intervals are 95% bootstrap intervals over 1,000 resamples of users "
+    "within each group."
 )
