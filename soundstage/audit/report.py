@@ -9,14 +9,17 @@ moderation). Plots need matplotlib (the `audit` extra); without it a page keeps 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from soundstage.errors import SoundstageError
 from soundstage.export import Exporter
 
-__all__ = ["Figure", "Report", "Table", "pct", "render_html", "write_report"]
+__all__ = ["Figure", "Report", "Table", "pct", "print_pdf", "render_html", "write_report"]
 
 
 @dataclass
@@ -57,8 +60,49 @@ def render_html(report: Report) -> str:
     return env.get_template("audit.html").render(report=report)
 
 
-def write_report(exporter: Exporter, report: Report, prefix: str = "audit") -> list[str]:
-    """Write PREFIX.json and PREFIX.html; returns the names written."""
+def write_report(
+    exporter: Exporter, report: Report, prefix: str = "audit", pdf: bool = False
+) -> list[str]:
+    """Write PREFIX.json and PREFIX.html (and PREFIX.pdf); returns the names written."""
+    html = render_html(report)
+    printed = print_pdf(html) if pdf else b""  # first, so a missing browser writes nothing
     exporter.write_json(f"{prefix}.json", report.data)
-    exporter.write_text(f"{prefix}.html", render_html(report))
-    return [f"{prefix}.json", f"{prefix}.html"]
+    exporter.write_text(f"{prefix}.html", html)
+    if not pdf:
+        return [f"{prefix}.json", f"{prefix}.html"]
+    exporter.write_bytes(f"{prefix}.pdf", printed)
+    return [f"{prefix}.json", f"{prefix}.html", f"{prefix}.pdf"]
+
+
+def print_pdf(html: str) -> bytes:
+    """The page printed to A4 by headless Chromium (Playwright drives the browser the
+    system has: $SOUNDSTAGE_CHROMIUM, else /usr/bin/chromium; nothing is downloaded). The
+    page is self-contained, so printing needs no network."""
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        raise SoundstageError(
+            "--pdf needs playwright", hint="pip install 'soundstage[pdf]' and a Chromium"
+        ) from None
+    browser = os.environ.get("SOUNDSTAGE_CHROMIUM", "/usr/bin/chromium")
+    if not Path(browser).exists():
+        raise SoundstageError(
+            f"--pdf needs Chromium: {browser} does not exist",
+            hint="apt-get install chromium, or set SOUNDSTAGE_CHROMIUM to a Chromium binary",
+        )
+    try:
+        with sync_playwright() as pw:
+            chromium = pw.chromium.launch(executable_path=browser)
+            page = chromium.new_page()
+            page.set_content(html, wait_until="load")
+            data = page.pdf(
+                format="A4",
+                print_background=True,
+                margin={"top": "15mm", "bottom": "15mm", "left": "12mm", "right": "12mm"},
+            )
+            chromium.close()
+    except Error as exc:
+        raise SoundstageError(
+            f"--pdf: Chromium could not print the report ({exc.message})"
+        ) from None
+    return data

@@ -24,6 +24,9 @@ audit_app = typer.Typer(
     help="Audit representation and fairness: scripts (more to come).", no_args_is_help=True
 )
 app.add_typer(audit_app, name="audit")
+PDF_OPTION = typer.Option(
+    False, "--pdf", help="Also write audit.pdf (with --out; needs playwright and Chromium)."
+)
 
 
 @audit_app.command("script")
@@ -36,9 +39,11 @@ def audit_script_command(
         None, "--out", "-o", help="Write audit.html and audit.json here."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print every figure as one JSON object."),
+    pdf: bool = PDF_OPTION,
 ) -> None:
     """Who speaks and how much, by gender and age; Bechdel–Wallace; beside the Pudding and
     Annenberg figures. Gender and age come from the declared cast only."""
+    _pdf_needs_out(pdf, out)
     from soundstage.audit.reports.script import script_report
     from soundstage.audit.script import audit_script, cast_from_screenplay, read_cast
 
@@ -49,7 +54,7 @@ def audit_script_command(
     audit = audit_script(doc, people, title=screenplay.title if screenplay else "")
     report = script_report(audit)
     if out is not None:
-        _write(out, report)
+        _write(out, report, pdf)
         if not as_json:
             console.print(f"wrote {out / 'audit.html'} and audit.json", highlight=False)
     if as_json:
@@ -67,10 +72,12 @@ def audit_corpus_command(
         None, "--out", "-o", help="Write audit.html and audit.json here."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print every figure as one JSON object."),
+    pdf: bool = PDF_OPTION,
 ) -> None:
     """The Pudding's figures over many scripts: pooled and median women's share of words,
     balance bands, female leads, women among characters, words by age. Each script's cast
     comes from NAME.cast.csv beside it (name,gender[,age][,cue])."""
+    _pdf_needs_out(pdf, out)
     from rich.progress import Progress
 
     from soundstage.audit.corpus import audit_corpus
@@ -95,7 +102,7 @@ def audit_corpus_command(
             title = screenplay.title if screenplay else (doc.title() or path.stem)
             audits.append(audit_script(doc, people, title=title))
             bar.advance(task)
-    _finish(corpus_report(audit_corpus(audits), str(folder)), out, as_json)
+    _finish(corpus_report(audit_corpus(audits), str(folder)), out, as_json, pdf)
 
 
 @audit_app.command("generator")
@@ -107,9 +114,11 @@ def audit_generator_command(
     minutes: float = typer.Option(2.0, "--minutes", help="Runtime of each script."),
     seed: int = typer.Option(1, "--seed", help="The same seed for both scripts of a pair."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    pdf: bool = PDF_OPTION,
 ) -> None:
     """Counterfactual pairs: each logline written as given and with its protagonist's gender
     swapped; how dialogue share, Bechdel and the moderation gate move."""
+    _pdf_needs_out(pdf, out)
     import tempfile
 
     from rich.progress import Progress
@@ -145,7 +154,7 @@ def audit_generator_command(
     scratch.cleanup()
     report = generator_report(pairs, swap)
     if out is not None:
-        _write(out, report)
+        _write(out, report, pdf)
     if as_json:
         typer.echo(json.dumps(report.data["summary"], ensure_ascii=False))
         return
@@ -170,9 +179,11 @@ def audit_moderation_command(
         None, "--out", "-o", help="Write audit.html and audit.json here."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print every figure as one JSON object."),
+    pdf: bool = PDF_OPTION,
 ) -> None:
     """Error rates by identity mentioned (FPR/FNR at the policy's operating point, with
     intervals), decision rates, subgroup/BPSN/BNSP AUCs and the worst examples."""
+    _pdf_needs_out(pdf, out)
     from rich.progress import Progress
 
     from soundstage.audit.moderation import audit_moderation, read_labelled
@@ -195,7 +206,7 @@ def audit_moderation_command(
             progress=lambda done, total: bar.update(task, completed=done),
         )
     report = moderation_report(audit)
-    _finish(report, out, as_json)
+    _finish(report, out, as_json, pdf)
 
 
 @audit_app.command("recs")
@@ -214,9 +225,11 @@ def audit_recs_command(
         None, "--out", "-o", help="Write audit.html and audit.json here."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print every figure as one JSON object."),
+    pdf: bool = PDF_OPTION,
 ) -> None:
     """Exposure by popularity and kind, calibration, accuracy per user group, and what a
     calibrated re-ranker costs and buys at each λ."""
+    _pdf_needs_out(pdf, out)
     from soundstage.audit.recs import audit_recs
     from soundstage.audit.reports.recs import recs_report
     from soundstage.cli.recommend import user_group_labels
@@ -249,13 +262,18 @@ def audit_recs_command(
             kinds=kinds, k=k, lambdas=steps,
         )  # fmt: skip
     report = recs_report(audit, source=train.parent.name or train.name)
-    _finish(report, out, as_json)
+    _finish(report, out, as_json, pdf)
 
 
-def _finish(report: Report, out: Path | None, as_json: bool) -> None:
+def _pdf_needs_out(pdf: bool, out: Path | None) -> None:
+    if pdf and out is None:
+        raise SoundstageError("--pdf writes audit.pdf beside audit.html", hint="add --out DIR")
+
+
+def _finish(report: Report, out: Path | None, as_json: bool, pdf: bool = False) -> None:
     """Write the report to OUT if asked; print every figure (--json) or the verdict."""
     if out is not None:
-        _write(out, report)
+        _write(out, report, pdf)
     if as_json:
         typer.echo(json.dumps(report.data, ensure_ascii=False))
         return
@@ -301,7 +319,7 @@ def _writer(
     return write
 
 
-def _write(out: Path, report: Report) -> None:
+def _write(out: Path, report: Report, pdf: bool = False) -> None:
     from soundstage.audit.report import write_report
     from soundstage.export import Exporter
     from soundstage.provenance.credentials import Provenance
@@ -309,7 +327,7 @@ def _write(out: Path, report: Report) -> None:
 
     exporter = Exporter(out)
     exporter.seal, _ = sealer(state.settings(), Provenance(package=out.name))
-    write_report(exporter, report)
+    write_report(exporter, report, pdf=pdf)
     exporter.write_manifest()
 
 

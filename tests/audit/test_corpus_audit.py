@@ -88,3 +88,22 @@ def test_corpus_errors(tmp_path: Path) -> None:
     done = run_soundstage("audit", "corpus", str(tmp_path))
     assert done.returncode != 0 and "a.cast.csv:2: age 'x'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="no Chromium for --pdf")
+def test_pdf_is_the_report_printed(tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    for name, speeches in (("a", (("ADA", 150), ("CAL", 100))), ("b", (("DAN", 300),))):
+        (folder / f"{name}.fountain").write_text(script(*speeches), encoding="utf-8")
+        (folder / f"{name}.cast.csv").write_text(
+            "name,gender\nAda,female\nCal,male\nDan,male\n", encoding="utf-8"
+        )
+    done = run_soundstage("audit", "corpus", str(folder), "--out", str(tmp_path / "r"), "--pdf")
+    assert done.returncode == 0, done.stderr
+    text = " ".join(page.extract_text() for page in PdfReader(tmp_path / "r" / "audit.pdf").pages)
+    assert "Representation across 2 scripts" in text and "women speak 27.3%" in text  # 150 of 550
+    done = run_soundstage("audit", "corpus", str(folder), "--pdf")
+    assert done.returncode != 0 and "add --out DIR" in done.stderr
