@@ -93,6 +93,10 @@ def test_logline_people_and_pronouns() -> None:
     assert logline_gender("A father and son sail the coast to settle a bet with her.") == "man"
     assert logline_gender("A grandfather and his granddaughter restore a lighthouse.") == "man"
     assert logline_gender("A detective who hates the sea must find him.") == "man"
+    # a gendered noun past the subject is someone else (the generator audit's pair 19)
+    lawyer = "A Chinese-American lawyer defends the man accused of killing her mentor."
+    assert logline_gender(lawyer) == logline_gender(lawyer.replace("Chinese-American", "white"))
+    assert logline_gender(lawyer) == "woman"
 
 
 def test_each_rating_keeps_its_words_out() -> None:

@@ -57,18 +57,28 @@ MALE_NOUNS = frozenset(
 )
 
 
+# Words that end a logline's subject: determiners and pronouns after the first word, relative
+# pronouns, prepositions and the verbs loglines lean on.
+SUBJECT_ENDS = frozenset(
+    """the a an his her their its who whose that which must is are has have was with of to for
+    from after when while on in at finds discovers""".split()
+)
+
+
 def logline_gender(logline: str) -> str | None:
     """The protagonist's gender when the logline says it: a gendered noun among its first
-    six words, the subject ("A widowed fisherwoman…", "Two estranged sisters…", "A father
+    six words before the subject ends (SUBJECT_ENDS), the subject ("A widowed fisherwoman…", "Two estranged sisters…", "A father
     and son…"; the first such noun wins), else its pronouns ("… of her lighthouse"), when
     it uses only one gender's. None otherwise."""
-    words = re.findall(r"[a-z]+", logline.lower())
-    for word in words[:6]:
+    words = re.findall(r"[a-z]+(?:-[a-z]+)*", logline.lower())
+    for index, word in enumerate(words[:6]):
+        if index and word in SUBJECT_ENDS:
+            break  # past the subject: "A lawyer defends the man…" says nothing of the lawyer
         if word in FEMALE_NOUNS:
             return "woman"
         if word in MALE_NOUNS:
             return "man"
-    found = set(words)
+    found = set(re.findall(r"[a-z]+", logline.lower()))
     she = bool(found & {"she", "her", "hers", "herself"})
     he = bool(found & {"he", "him", "his", "himself"})
     return "woman" if she and not he else "man" if he and not she else None
