@@ -15,6 +15,11 @@ Perspective answered such text with HTTP 400 and misdetected short English as It
 - Text written mostly in a non-Latin script (≥ ``MIN_FOREIGN`` letters, more than half of them) is
   not English whatever the confidence: a six-character Chinese phrase is too short for the
   letter count above but still must not be scored as English.
+- A Latin-script text the detector calls foreign is English after all when ≥ 80% of its
+  words (and at least two) are in the shipped English word list (`moderate.lexicon`):
+  fastText reads short slang as Luxembourgish or Romanian ("fuck you lame ass hoes" → lb
+  0.96), and an unscored insult is worse than a scored one. The confidence reported is then
+  the share of English words.
 """
 
 from __future__ import annotations
@@ -25,9 +30,12 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from soundstage.moderate.lexicon import english_share
+
 __all__ = ["Language", "detect", "detect_many", "available"]
 
 MIN_CONFIDENCE = 0.80
+ENGLISH_SHARE = 0.8  # a text whose words are ≥ 80% common English words is English
 MIN_LETTERS = 16
 MIN_FOREIGN = 4
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -80,6 +88,10 @@ def detect(text: str, supported: frozenset[str] = frozenset({"en"})) -> Language
         return Language(code, confidence, code in supported and confidence >= MIN_CONFIDENCE)
     if confidence < MIN_CONFIDENCE:
         return Language("und", confidence, True)
+    if code not in supported and "en" in supported:
+        share, count = english_share(clean)
+        if count >= 2 and share >= ENGLISH_SHARE:
+            return Language("en", round(share, 4), True)  # English words, whatever fastText says
     return Language(code, confidence, code in supported)
 
 
