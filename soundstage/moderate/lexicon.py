@@ -51,8 +51,10 @@ def english_share(text: str) -> tuple[float, int]:
 
 def build(data_dir: Path, min_df: int = MIN_DF) -> list[str]:
     """Words in at least `min_df` OLID-train or Davidson tweets, sorted."""
+    from soundstage.datasets import check_sources
     from soundstage.moderate.sources import read_source
 
+    check_sources(["olid", "davidson_hate_offensive"])  # registry: licences, opt-outs
     df: Counter[str] = Counter()
     for name in ("olid", "davidson"):
         source = read_source(name, data_dir)
