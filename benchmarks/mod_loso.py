@@ -12,7 +12,15 @@ Side by side, in the same run and on the same texts:
   as shipped (MiniLM fine-tuned on OLID): not held out on OLID and Davidson either;
 - **pooled MiniLM + LR**: the shared MiniLM encoder, frozen, and a logistic regression over
   the other sources, each source weighted to the same total (so Davidson's 25k tweets do not
-  drown Wikipedia's 1.5k comments).
+  drown Wikipedia's 1.5k comments);
+- **pooled n-grams + LR**: hashed word 1–2-grams and character 2–5-grams (TF-IDF), the same
+  weighting;
+- **blend**: the mean of the two pooled models' probabilities.
+
+Then every pooled model is trained once more on all five sources plus the functional suite's
+train half (weighted like one source) and run on the suite's test half, flagging at the
+threshold that maximises macro-F1 on a 10% dev split of the training data (never on the
+suite): accuracy per functionality, as `benchmarks/mod_functional.py` reports for the tiers.
 
 madlibs is sampled (stratified, seed 0) to `--madlibs` texts so embedding it fits a session;
 embeddings are cached under ~/.cache/soundstage/loso keyed by the texts' hash.
@@ -74,14 +82,51 @@ def embed(source: Source) -> np.ndarray:
     return vectors
 
 
+def weights(train: list[Source]) -> np.ndarray:
+    w = np.concatenate([np.full(len(s), 1.0 / len(s)) for s in train])
+    return w * len(w) / w.sum()
+
+
 def pooled_head(train: list[tuple[Source, np.ndarray]]) -> Any:
     from sklearn.linear_model import LogisticRegression
 
     x = np.concatenate([v for _, v in train])
     y = np.concatenate([s.unacceptable for s, _ in train])
-    w = np.concatenate([np.full(len(s), 1.0 / len(s)) for s, _ in train])
-    w *= len(w) / w.sum()
-    return LogisticRegression(C=2.0, max_iter=2000).fit(x, y, sample_weight=w)
+    return LogisticRegression(C=2.0, max_iter=2000).fit(
+        x, y, sample_weight=weights([s for s, _ in train])
+    )
+
+
+class Ngrams:
+    """Hashed word + char_wb TF-IDF and a logistic regression (scikit-learn)."""
+
+    def __init__(self, train: list[Source]) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.pipeline import make_union
+
+        self.vec = make_union(
+            HashingVectorizer(ngram_range=(1, 2), n_features=2**20, alternate_sign=False),
+            HashingVectorizer(
+                analyzer="char_wb", ngram_range=(2, 5), n_features=2**20, alternate_sign=False
+            ),
+        )
+        self.tfidf = TfidfTransformer(sublinear_tf=True)
+        texts = [t for s in train for t in clean(s)]
+        x = self.tfidf.fit_transform(self.vec.transform(texts))
+        y = np.concatenate([s.unacceptable for s in train])
+        self.lr = LogisticRegression(C=4.0, max_iter=2000).fit(x, y, sample_weight=weights(train))
+
+    def __call__(self, source: Source) -> np.ndarray:
+        x = self.tfidf.transform(self.vec.transform(clean(source)))
+        return self.lr.predict_proba(x)[:, 1]
+
+
+def clean(source: Source) -> list[str]:
+    from soundstage.moderate.embed_tier import prepare
+    from soundstage.moderate.normalise import normalise
+
+    return [prepare(normalise(t).text) for t in source.texts]
 
 
 def apc(texts: list[str]) -> np.ndarray:
@@ -113,11 +158,16 @@ def main() -> None:
     for held in sources:
         train = [(s, vectors[s.name]) for s in sources if s.name != held.name]
         head = pooled_head(train)
+        ngrams = Ngrams([s for s, _ in train])
         y = held.unacceptable
+        p_embed = head.predict_proba(vectors[held.name])[:, 1]
+        p_ngrams = ngrams(held)
         row = {
             "n": float(len(held)),
             "positive": float(y.mean()),
-            "pooled MiniLM + LR": roc_auc(y, head.predict_proba(vectors[held.name])[:, 1]),
+            "pooled MiniLM + LR": roc_auc(y, p_embed),
+            "pooled n-grams + LR": roc_auc(y, p_ngrams),
+            "blend": roc_auc(y, (p_embed + p_ngrams) / 2),
             "alt-profanity-check": roc_auc(y, apc(held.texts)),
             "fast tier (shipped)": roc_auc(y, shipped_fast(held.texts)),
         }
@@ -126,7 +176,8 @@ def main() -> None:
     if args.json:
         print(json.dumps(rows))
         return
-    systems = ["alt-profanity-check", "fast tier (shipped)", "pooled MiniLM + LR"]
+    systems = ["alt-profanity-check", "fast tier (shipped)", "pooled MiniLM + LR",
+               "pooled n-grams + LR", "blend"]  # fmt: skip
     print("\n| held-out source | texts | unacceptable | " + " | ".join(systems) + " | goal |")
     print("|---|---|---|" + "---|" * (len(systems) + 1))
     for name, row in rows.items():
@@ -138,6 +189,85 @@ def main() -> None:
         print(f"| {name} | {int(row['n'])} | {row['positive']:.1%} | " + " | ".join(cells)
               + f" | ≥ {goal:.3f} |")  # fmt: skip
     print("\n* trained on this source: not a held-out figure")
+    functional(sources, vectors)
+
+
+Scorer = Any  # (Source, its MiniLM vectors) → probabilities
+
+
+def train_all(
+    fit: list[tuple[Source, np.ndarray]], dev: list[tuple[Source, np.ndarray]]
+) -> dict[str, tuple[Scorer, float]]:
+    """The pooled models on `fit`, each with its macro-F1 threshold on `dev`."""
+    from soundstage.moderate.embed_fit import best_threshold
+
+    head = pooled_head(fit)
+    ngrams = Ngrams([s for s, _ in fit])
+
+    def embed_score(source: Source, v: np.ndarray) -> np.ndarray:
+        return head.predict_proba(v)[:, 1]
+
+    def ngram_score(source: Source, v: np.ndarray) -> np.ndarray:
+        return ngrams(source)
+
+    def blend_score(source: Source, v: np.ndarray) -> np.ndarray:
+        return (embed_score(source, v) + ngram_score(source, v)) / 2
+
+    dev_y = np.concatenate([s.unacceptable for s, _ in dev]).astype(bool)
+    out = {}
+    for name, score in (("pooled MiniLM + LR", embed_score), ("pooled n-grams + LR", ngram_score),
+                        ("blend", blend_score)):  # fmt: skip
+        p = np.concatenate([score(s, v) for s, v in dev])
+        out[name] = (score, best_threshold(dev_y, p)[0])
+    return out
+
+
+def functional(sources: list[Source], vectors: dict[str, np.ndarray]) -> None:
+    """All sources + the suite's train half → the suite's test half (see the docstring)."""
+    from collections import defaultdict
+
+    from soundstage.moderate.functional import FUNCTIONALITIES, cases
+
+    def suite(split: str) -> Source:
+        found = cases(split)
+        ones = np.ones(len(found), dtype=np.int8)
+        return Source(
+            f"functional-{split}",
+            [c.text for c in found],
+            np.array([c.label for c in found], dtype=np.int8),
+            -ones,
+            np.array([split] * len(found)),
+            "CC0",
+        )
+
+    train_half, test_half = suite("train"), suite("test")
+    vectors[train_half.name], vectors[test_half.name] = embed(train_half), embed(test_half)
+    rng = np.random.default_rng(0)
+    fit, dev = [], []
+    for source in [*sources, train_half]:
+        is_dev = rng.random(len(source)) < 0.1
+        fit.append((source.take(~is_dev), vectors[source.name][~is_dev]))
+        dev.append((source.take(is_dev), vectors[source.name][is_dev]))
+    models = train_all(fit, dev)
+    test_vectors = vectors[test_half.name]
+    print(f"\nfunctional suite, test half ({len(test_half)} cases), trained on all sources + "
+          "the train half; thresholds from the dev split")  # fmt: skip
+    names = list(models)
+    print("| functionality | gold | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    right: dict[str, dict[str, list[bool]]] = {n: defaultdict(list) for n in names}
+    found = cases("test")
+    for n, (score, thr) in models.items():
+        flags = score(test_half, test_vectors) >= thr
+        for case, flag in zip(found, flags, strict=True):
+            right[n][case.functionality].append(bool(flag) == bool(case.label))
+    for f, (label, _, _) in FUNCTIONALITIES.items():
+        cells = " | ".join(f"{np.mean(right[n][f]):.2f}" for n in names)
+        print(f"| {f} | {'flag' if label else 'allow'} | {cells} |")
+    overall = " | ".join(
+        f"**{np.mean([x for v in right[n].values() for x in v]):.3f}**" for n in names
+    )
+    print(f"| **overall** | | {overall} |")
 
 
 if __name__ == "__main__":
