@@ -8,6 +8,7 @@ random generator:
   Stolen Lighthouse Lens"), else its protagonist;
 - cast: the protagonist described by the logline's subject, plus an antagonist, an ally
   and (for longer scripts) a mentor and supporting parts; names come from a varied list,
+  drawn by the logline and the seed (two stories with one seed get two casts),
   pronouns are declared, never inferred from a name; the protagonist has the gender the
   logline gives them ("a widowed fisherwoman", "… her lighthouse"), and genders alternate
   so the default cast is balanced;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import random
 import re
+import zlib
 
 from soundstage.script.structures import allocate, cast_size, scene_count
 from soundstage.script.types import Character, Controls, Place, Role, Scene, Screenplay, slug
@@ -292,8 +294,12 @@ def make_cast(logline: str, controls: Controls, rng: random.Random) -> list[Char
     by_gender: dict[str, list[tuple[str, str, str]]] = {}
     for entry in NAMES:
         by_gender.setdefault(entry[2], []).append(entry)
+    # Names are drawn by the story as well as the seed: with the seed alone, every logline
+    # written with seed 1 had the same cast (the generator audit's 64 scripts: all Noor
+    # Haddad and Samuel Osei).
+    names = random.Random(zlib.crc32(f"{logline}|{rng.random()}".encode()))
     for pool in by_gender.values():
-        rng.shuffle(pool)
+        names.shuffle(pool)
     order = ["woman", "man"] if rng.random() < 0.5 else ["man", "woman"]
     said = logline_gender(logline)  # the logline's own word for its protagonist comes first
     if said is not None:
