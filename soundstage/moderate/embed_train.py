@@ -57,7 +57,14 @@ from soundstage.moderate.embed_tier import (
     top_pool,
 )
 
-__all__ = ["FineTuneConfig", "finetune_embed_tier", "main"]
+__all__ = [
+    "FineTuneConfig",
+    "TopLayers",
+    "encode_states",
+    "finetune_embed_tier",
+    "length_batches",
+    "main",
+]
 
 
 @dataclass(frozen=True)
@@ -80,7 +87,7 @@ class FineTuneConfig:
     seed: int = 13
 
 
-def _encode_states(
+def encode_states(
     texts: Sequence[str], max_length: int, n_frozen: int, log: Callable[[str], None]
 ) -> tuple[NDArray[np.float16], NDArray[np.int64]]:
     """(n, max_length, 384) float16 states after the frozen layers, and the (n, max_length) mask."""
@@ -104,7 +111,7 @@ def _encode_states(
     return states, mask.numpy().astype(np.int64)
 
 
-class _Top:
+class TopLayers:
     """The trainable part: copies of the base's top layers + the MLP head (torch modules)."""
 
     def __init__(self, bert: Any, config: FineTuneConfig, k: int) -> None:
@@ -152,7 +159,7 @@ class _Top:
         return copy.deepcopy(self.layers.state_dict()), copy.deepcopy(self.head.state_dict())
 
 
-def _batches(
+def length_batches(
     rows: NDArray[np.int64], lens: NDArray[np.int64], size: int, rng: np.random.Generator
 ) -> list[NDArray[np.int64]]:
     """Shuffled batches of similar length (sorted within chunks of 50 batches): less padding."""
@@ -200,9 +207,9 @@ def finetune_embed_tier(
     tr, dev = stratified_split(strata, config.dev_fraction, config.seed)
     bert = base_encoder()[0].auto_model
     k = len(MODEL_CATEGORIES)
-    top = _Top(bert, config, k)
+    top = TopLayers(bert, config, k)
     prepared = [prepare(normalise(t).text) for t in texts]
-    states, mask = _encode_states(prepared, config.max_length, min(top.layer_idx), log)
+    states, mask = encode_states(prepared, config.max_length, min(top.layer_idx), log)
     lens = mask.sum(1)
 
     # warm start: the frozen-encoder MLP of train_embed_tier (OLID train + Davidson, whose
@@ -264,7 +271,7 @@ def finetune_embed_tier(
     epoch_seconds = []
     for epoch in range(config.epochs):
         t0 = time.perf_counter()
-        for i, batch in enumerate(_batches(tr, lens, config.batch_size, rng)):
+        for i, batch in enumerate(length_batches(tr, lens, config.batch_size, rng)):
             top.train(True)
             opt.zero_grad()
             z = top.head(top.pooled(states, mask, batch))
