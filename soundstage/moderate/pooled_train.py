@@ -110,7 +110,7 @@ def _mean_source_auc(z: NDArray[np.float64], data: Pooled, rows: NDArray[np.int6
         y = data.labels[rows][sel, 0]
         if 0 < y.sum() < y.size:
             aucs.append(roc_auc(y > 0.5, z[sel, 0]))
-    return float(np.mean(aucs))
+    return float(np.mean(aucs)) if aucs else 0.5
 
 
 def train_pooled(
