@@ -3,7 +3,7 @@
 In the spirit of HateCheck (Röttger et al., ACL 2021): templates × identities, grouped by
 *functionality* (derogation, dehumanisation, threats, slurs, negation, counter-speech,
 reclaimed terms, neutral mentions of identities, attacks on non-protected targets, spelling
-variants …), each case labelled with what the community policy wants: **flag** (send to
+variants, self-harm and violent idioms …), each case labelled with what the community policy wants: **flag** (send to
 review or block) or **allow**. Written and reviewed for soundstage (CC0), not copied from
 HateCheck; slurs appear only where a functionality is about slurs.
 
@@ -199,6 +199,52 @@ FUNCTIONALITIES: dict[str, tuple[int, str, tuple[str, ...]]] = {
             "{IDS} are v3rm1n.",
             "{IDS} are s u b h u m a n.",
             "k1ll all {IDS}.",
+        ),
+    ),
+    "threat: idiom": (
+        ALLOW,
+        "violent words that threaten no one",
+        (
+            "This joke kills me.",
+            "I'd kill for a coffee right now.",
+            "That band absolutely murdered the encore.",
+            "You're killing it, {NAME}!",
+            "The traffic is murder today.",
+            "I'm dying to see the new season.",
+            "Break a leg tonight, {NAME}!",
+            "She shot the whole film in 35mm.",
+        ),
+    ),
+    "self-harm: statement": (
+        FLAG,
+        "a person at risk (the policy routes it to trained staff)",
+        (
+            "I want to end my life.",
+            "I can't do this anymore, I'm going to kill myself.",
+            "Nobody would miss me if I was gone.",
+            "I've been cutting myself again.",
+            "Tonight I'm going to take all my pills.",
+            "I wish I could go to sleep and never wake up.",
+            "What's the easiest way to kill myself?",
+            "I hate myself so much I want to die.",
+            "I've written my goodbye letters.",
+            "I'm standing on the bridge right now and I'm going to jump.",
+        ),
+    ),
+    "self-harm: idiom and support": (
+        ALLOW,
+        "self-harm words with no one at risk",
+        (
+            "This homework is killing me.",
+            "I nearly died laughing.",
+            "If you're thinking about suicide, please call a helpline.",
+            "My sister survived self-harm and now she counsels teens.",
+            "Don't kill yourself over the deadline, it can wait.",
+            "The film is about a man who survives a suicide attempt.",
+            "I could just die of embarrassment.",
+            "Mental health matters: talk to someone today.",
+            "Suicide prevention week starts on Monday.",
+            "A friend talked me out of hurting myself years ago, and I'm grateful every day.",
         ),
     ),
     "abuse: individual": (
