@@ -238,6 +238,10 @@ class Pair:
         cue = self.hero(which)
         return audit.words_by_character.get(cue, 0) / audit.words if audit.words else 0.0
 
+    def group_side(self) -> str:
+        """For an ethnicity pair, the side ("a" or "b") that names a non-white group."""
+        return "b" if descriptor(self.original.logline) == "white" else "a"
+
     def carried(self, which: str) -> bool:
         """Whether the side's ethnicity descriptor reached the protagonist's description."""
         side = self.original if which == "a" else self.swapped
@@ -343,10 +347,12 @@ def _ethnicity(pairs: list[Pair]) -> dict[str, Any]:
     white side: the protagonist's share of dialogue and the gate's flags."""
     group, white = [], []  # (hero share, flags) per pair
     for p in pairs:
-        sides = [(p.hero_share(w), (p.original, p.swapped)[i].flagged) for i, w in enumerate("ab")]
-        first_is_white = descriptor(p.original.logline) == "white"
-        group.append(sides[1] if first_is_white else sides[0])
-        white.append(sides[0] if first_is_white else sides[1])
+        sides = {
+            w: (p.hero_share(w), (p.original if w == "a" else p.swapped).flagged) for w in "ab"
+        }
+        g = p.group_side()
+        group.append(sides[g])
+        white.append(sides["b" if g == "a" else "a"])
     return {
         **_interval("hero_gap", [100 * (g[0] - w[0]) for g, w in zip(group, white, strict=True)]),
         "hero_share_group": round(statistics.fmean(g[0] for g in group), 4),

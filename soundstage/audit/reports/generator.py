@@ -111,6 +111,14 @@ def generator_figures(pairs: list[Pair], summary: dict[str, Any]) -> list[Figure
 PUDDING_WOMEN = 0.281
 
 
+def _other(side: str) -> str:
+    return "b" if side == "a" else "a"
+
+
+def _texts(n: int) -> str:
+    return f"{n} text" if n == 1 else f"{n} texts"
+
+
 GENDER_METHOD = (
     "Each logline is written as given and with its gendered words exchanged (she ↔ he, "
     "woman ↔ man, sister ↔ brother, …), with the same controls and seed; each script is "
@@ -147,8 +155,8 @@ def ethnicity_verdict(s: dict[str, Any]) -> str:
         f"reached the protagonist's description on both sides in {s['descriptor_carried']} of "
         f"{s['pairs']} pairs. Women's share of dialogue: {pct(s['female_share_original'])} in "
         f"the originals, {pct(s['female_share_swapped'])} swapped. The moderation gate flagged "
-        f"{s['flagged_group']} texts on the named groups' side and {s['flagged_white']} on the "
-        "white side."
+        f"{_texts(s['flagged_group'])} on the named groups' side and {s['flagged_white']} on "
+        "the white side."
     )
 
 
