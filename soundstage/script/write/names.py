@@ -67,9 +67,10 @@ SUBJECT_ENDS = frozenset(
 
 def logline_gender(logline: str) -> str | None:
     """The protagonist's gender when the logline says it: a gendered noun among its first
-    six words before the subject ends (SUBJECT_ENDS), the subject ("A widowed fisherwoman…", "Two estranged sisters…", "A father
-    and son…"; the first such noun wins), else its pronouns ("… of her lighthouse"), when
-    it uses only one gender's. None otherwise."""
+    six words before the subject ends (SUBJECT_ENDS), the subject ("A widowed
+    fisherwoman…", "Two estranged sisters…", "A father and son…"; the first such noun
+    wins), else its pronouns ("… of her lighthouse"), when it uses only one gender's. None
+    otherwise."""
     words = re.findall(r"[a-z]+(?:-[a-z]+)*", logline.lower())
     for index, word in enumerate(words[:6]):
         if index and word in SUBJECT_ENDS:
