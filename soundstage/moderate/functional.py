@@ -4,8 +4,9 @@ In the spirit of HateCheck (Röttger et al., ACL 2021): templates × identities,
 *functionality* (derogation, dehumanisation, threats, slurs, negation, counter-speech,
 reclaimed terms, neutral mentions of identities, attacks on non-protected targets, spelling
 variants, self-harm and violent idioms …), each case labelled with what the community
-policy wants: **flag** (send to review or block) or **allow**. Written and reviewed for soundstage (CC0), not copied from
-HateCheck; slurs appear only where a functionality is about slurs.
+policy wants: **flag** (send to review or block) or **allow**. Written and reviewed for
+soundstage (CC0), not copied from HateCheck; slurs appear only where a functionality is about
+slurs.
 
 Where it departs from HateCheck on purpose: abuse aimed at an individual ("You are a
 worthless idiot") is labelled *flag*, because the community policy reviews personal attacks
