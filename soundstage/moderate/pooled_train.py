@@ -5,7 +5,9 @@
 The shipped embed tier (`embed_train`) fine-tunes on OLID alone and scores 0.852 on OLID test;
 it does not carry over to other platforms. This trains the same architecture (MiniLM's bottom
 layers frozen, the top `top_layers` layers and an MLP head trained) on the pooled sources of
-`soundstage.moderate.sources` plus the functional suite's train half, with two heads:
+`soundstage.moderate.sources` plus the functional suite's train half (and, by default, two
+identity sources: counterfactual swaps and neutral statements, `identity_sources`), with
+two heads:
 
 - ``toxicity``: the shared `unacceptable` label of every source;
 - ``identity_attack``: the `hate` label where a source has one (OLID C = GRP, Davidson hate,
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -53,6 +56,7 @@ class PooledConfig:
     evals_per_epoch: int = 3
     dev_fraction: float = 0.1
     functional: bool = True  # the suite's train half as one more source
+    augment: bool = True  # identity swaps and neutral identity statements, two more sources
     seed: int = 13
 
 
@@ -66,8 +70,9 @@ class Pooled:
     weight: NDArray[np.float32]  # every source sums to the same total
 
 
-def pooled_data(data_dir: Path, functional: bool = True) -> Pooled:
-    """The training sources (their own test splits left out) and the suite's train half."""
+def pooled_data(data_dir: Path, functional: bool = True, augment: bool = False) -> Pooled:
+    """The training sources (their own test splits left out), the suite's train half, and
+    with `augment` two identity sources (see `identity_sources`)."""
     from soundstage.moderate.functional import cases
     from soundstage.moderate.sources import read_source
 
@@ -87,12 +92,57 @@ def pooled_data(data_dir: Path, functional: bool = True) -> Pooled:
         flag = np.array([c.label for c in suite], dtype=np.float32)
         labels.append(np.stack([flag, np.full(flag.size, np.nan, np.float32)], axis=1))
         names += ["functional"] * len(suite)
+    if augment:
+        for name, (more, more_labels) in identity_sources(texts, np.concatenate(labels)).items():
+            texts += more
+            labels.append(more_labels)
+            names += [name] * len(more)
     source = np.array(names)
     weight = np.zeros(source.size, dtype=np.float32)
     for name in np.unique(source):
         weight[source == name] = 1.0 / (source == name).sum()
     weight *= weight.size / weight.sum()
     return Pooled(texts, np.concatenate(labels), source, weight)
+
+
+def identity_sources(
+    texts: list[str], labels: NDArray[np.float32], seed: int = 13
+) -> dict[str, tuple[list[str], NDArray[np.float32]]]:
+    """Counterfactual identity data (Dixon et al. 2018; Garg et al. 2019), as two sources:
+
+    - ``identity-swaps``: every training text naming an identity term, with each term swapped
+      for another of its axis ("gay" → "straight", "muslim" → "catholic") and the same labels:
+      hate stays hate whoever it names, so the term itself stops being the evidence;
+    - ``identity-neutral``: neutral statements naming every term (`train.NEUTRAL_TEMPLATES`),
+      acceptable and not hate.
+    """
+    import random
+
+    from soundstage.moderate.train import AXIS_OF, IDENTITY_AXES, IDENTITY_RE, NEUTRAL_TEMPLATES
+
+    rng = random.Random(seed)
+
+    def swap(m: re.Match[str]) -> str:
+        axis = IDENTITY_AXES[AXIS_OF[m.group()]]
+        return rng.choice([t for t in axis if t != m.group()])
+
+    swapped, rows = [], []
+    for i, text in enumerate(texts):
+        lower = text.lower()
+        if IDENTITY_RE.search(lower):
+            swapped.append(IDENTITY_RE.sub(swap, lower))
+            rows.append(i)
+    neutral = [
+        template.format(term, term)
+        for axis in IDENTITY_AXES
+        for term in axis
+        for template in NEUTRAL_TEMPLATES
+    ]
+    zeros = np.zeros((len(neutral), len(CATEGORIES)), dtype=np.float32)
+    return {
+        "identity-swaps": (swapped, labels[np.array(rows, dtype=np.int64)]),
+        "identity-neutral": (neutral, zeros),
+    }
 
 
 def _dev_split(source: NDArray[np.str_], fraction: float, seed: int) -> NDArray[np.bool_]:
@@ -135,7 +185,7 @@ def train_pooled(
     config = config or PooledConfig()
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    data = pooled_data(data_dir, config.functional)
+    data = pooled_data(data_dir, config.functional, config.augment)
     if limit is not None:  # tests: a few rows of every source
         keep = np.concatenate(
             [np.flatnonzero(data.source == s)[:limit] for s in np.unique(data.source)]
@@ -307,8 +357,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=PooledConfig.epochs)
     ap.add_argument("--limit", type=int, help="rows per source (smoke runs)")
     ap.add_argument("--no-functional", action="store_true")
+    ap.add_argument("--no-augment", action="store_true", help="no identity swaps or statements")
     args = ap.parse_args(argv)
-    config = PooledConfig(epochs=args.epochs, functional=not args.no_functional)
+    config = PooledConfig(
+        epochs=args.epochs, functional=not args.no_functional, augment=not args.no_augment
+    )
     train_pooled(args.data, args.out, config, limit=args.limit)
     return 0
 

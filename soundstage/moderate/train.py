@@ -58,7 +58,17 @@ from soundstage.moderate.bias import roc_auc
 from soundstage.moderate.features import Csr, FeatureConfig, Featuriser
 from soundstage.moderate.normalise import normalise
 
-__all__ = ["HEADS", "Dataset", "load_dataset", "main", "train"]
+__all__ = [
+    "AXIS_OF",
+    "HEADS",
+    "IDENTITY_AXES",
+    "IDENTITY_RE",
+    "NEUTRAL_TEMPLATES",
+    "Dataset",
+    "load_dataset",
+    "main",
+    "train",
+]
 
 HEADS: tuple[str, ...] = ("toxicity", "insult", "obscene", "identity_attack")
 VERSION = "1.0.0"
@@ -215,9 +225,9 @@ IDENTITY_AXES: tuple[tuple[str, ...], ...] = (
     ("old", "young", "elderly", "teenage"),
     ("blind", "deaf", "disabled", "autistic"),
 )  # fmt: skip
-_AXIS_OF = {t: i for i, axis in enumerate(IDENTITY_AXES) for t in axis}
-_IDENTITY_RE = re.compile(r"\b(" + "|".join(sorted(_AXIS_OF, key=len, reverse=True)) + r")\b")
-_NEUTRAL_TEMPLATES = (
+AXIS_OF = {t: i for i, axis in enumerate(IDENTITY_AXES) for t in axis}
+IDENTITY_RE = re.compile(r"\b(" + "|".join(sorted(AXIS_OF, key=len, reverse=True)) + r")\b")
+NEUTRAL_TEMPLATES = (
     "my neighbour is {} and we cook dinner together on sundays",
     "as a {} person i loved this film",
     "the {} community centre opens at nine",
@@ -237,14 +247,14 @@ def identity_augment(data: Dataset, seed: int) -> Dataset:
     texts: list[str] = []
     rows: list[int] = []
     for i, text in enumerate(data.texts):
-        if data.source[i] == 2 or not _IDENTITY_RE.search(text):
+        if data.source[i] == 2 or not IDENTITY_RE.search(text):
             continue
 
         def swap(m: re.Match[str]) -> str:
-            axis = IDENTITY_AXES[_AXIS_OF[m.group()]]
+            axis = IDENTITY_AXES[AXIS_OF[m.group()]]
             return rng.choice([t for t in axis if t != m.group()])
 
-        texts.append(_IDENTITY_RE.sub(swap, text))
+        texts.append(IDENTITY_RE.sub(swap, text))
         rows.append(i)
     swapped = data.subset(np.array(rows, dtype=np.int64))
     swapped.texts = texts
@@ -252,7 +262,7 @@ def identity_augment(data: Dataset, seed: int) -> Dataset:
     swapped.weight = swapped.weight * 0.5
     neutral = [
         template.format(term, term) for axis in IDENTITY_AXES for term in axis
-        for template in _NEUTRAL_TEMPLATES
+        for template in NEUTRAL_TEMPLATES
     ]  # fmt: skip
     synthetic = Dataset(
         neutral,

@@ -70,6 +70,19 @@ def test_pooled_training_data_leaves_the_test_sets_out(shared: Callable[..., Pat
     assert not test_half & set(data.texts)
 
 
+def test_identity_sources_swap_terms_and_keep_labels() -> None:
+    from soundstage.moderate.pooled_train import identity_sources
+
+    labels = np.array([[1, 1], [0, np.nan], [1, 0]], dtype=np.float32)
+    found = identity_sources(["Gay people are vermin", "nice weather", "muslim idiot"], labels)
+    swapped, swapped_labels = found["identity-swaps"]
+    assert len(swapped) == 2 and "gay" not in swapped[0] and swapped[0].endswith("are vermin")
+    assert "muslim" not in swapped[1] and swapped_labels.tolist() == [[1, 1], [1, 0]]
+    neutral, neutral_labels = found["identity-neutral"]
+    assert "as a homosexual person i loved this film" in neutral
+    assert not neutral_labels.any()
+
+
 @pytest.mark.slow
 def test_pooled_training_round_trip(shared: Callable[..., Path], tmp_path: Path) -> None:
     pytest.importorskip("torch")
