@@ -90,8 +90,11 @@ class Provenance:
     moderation: dict[str, Any] | None = None  # the release gate's verdict
 
     def source_of(self, name: str) -> Source:
-        """Script and music files are the model's (or edited); the rest is computed."""
+        """Script and music files are the model's (or edited); the rest is computed (audit
+        reports included: audit.pdf is a computed page, not a generated script)."""
         suffix = Path(name).suffix.lower()
+        if Path(name).name.startswith("audit."):
+            return "computed"
         made = {".fountain", ".fdx", ".pdf", ".wav", ".mid", ".musicxml", ".mp3", ".png"}
         if suffix in made or Path(name).name == "screenplay.json":
             is_music = suffix in {".wav", ".mid", ".musicxml", ".mp3", ".png"}

@@ -108,3 +108,13 @@ def test_a_broken_file_gets_one_line_and_no_output(settings: Settings, tmp_path:
     with pytest.raises(SoundstageError, match=r"cannot label script\.pdf: not a readable PDF"):
         exporter.write_bytes("script.pdf", b"%PDF-1.4 nothing else")
     assert not any((tmp_path / "out").iterdir())
+
+
+def test_audit_reports_are_computed_not_generated() -> None:
+    from soundstage.provenance.credentials import ALGORITHMIC
+    from soundstage.provenance.signing import file_label
+
+    about = Provenance(package="p", models={"text": "drama-lm"})
+    assert about.source_of("screenplay.pdf") == "model"
+    assert about.source_of("audit.pdf") == "computed" == about.source_of("audit.html")
+    assert file_label("audit.pdf", about).source_type == ALGORITHMIC
