@@ -262,9 +262,12 @@ def run_pairs(
     write: Callable[[str], Written],
     progress: Callable[[float, str], None] = lambda done, message: None,
     swap: str = "gender",
+    failed: list[tuple[str, str]] | None = None,
 ) -> list[Pair]:
     """Write and audit each logline and its swap; pairs whose swap changes nothing are
-    skipped (they say nothing about what is swapped)."""
+    skipped (they say nothing about what is swapped). A pair the writer fails on (a
+    SoundstageError from `write`) is left out and recorded in `failed` as (logline, why),
+    so one bad script does not end an hour-long audit."""
     if swap not in SWAPS:
         raise SoundstageError(f"--swap {swap!r} is not a swap", hint="gender or ethnicity")
     exchange = SWAPS[swap]
@@ -272,7 +275,12 @@ def run_pairs(
     usable = [(ln, exchange(ln)) for ln in loglines if exchange(ln) != ln]
     for i, (original, swapped) in enumerate(usable):
         progress(i / max(1, len(usable)), f"pair {i + 1}/{len(usable)}")
-        a, b = write(original), write(swapped)
+        try:
+            a, b = write(original), write(swapped)
+        except SoundstageError as exc:
+            if failed is not None:
+                failed.append((original, str(exc)))
+            continue
         pairs.append(Pair(a, b, _audit(a), _audit(b), swap))
     progress(1.0, f"{len(pairs)} pairs")
     return pairs

@@ -145,14 +145,22 @@ def audit_generator_command(
         Progress(console=console_err if as_json else console) as bar,
     ):
         task = bar.add_task("pairs", total=1.0)
+        failed: list[tuple[str, str]] = []
         pairs = run_pairs(
             lines,
             _writer(backend, controls, seed, folder),
             progress=lambda done, message: bar.update(task, completed=done, description=message),
             swap=swap,
+            failed=failed,
         )
     scratch.cleanup()
+    for logline, why in failed:
+        console_err.print(f"[yellow]left out:[/] {logline} ({why})", highlight=False)
+    if failed and not pairs:
+        raise SoundstageError(f"the writer failed on every logline: {failed[0][1]}")
     report = generator_report(pairs, swap)
+    report.notes += [f"Left out, the writer failed: “{ln}” ({why})" for ln, why in failed]
+    report.data["failed"] = [{"logline": ln, "error": why} for ln, why in failed]
     if out is not None:
         _write(out, report, pdf)
     if as_json:

@@ -112,6 +112,23 @@ def test_ethnicity_summary_pairs_the_named_group_with_the_white_side() -> None:
     assert s["descriptor_carried"] == 2 and s["female_share_original"] == 0.65
 
 
+def test_a_pair_the_writer_fails_on_is_left_out_not_fatal() -> None:
+    from soundstage.audit.counterfactual import run_pairs
+
+    def write(logline: str) -> Written:
+        if "nurse" in logline:
+            raise SoundstageError("dialogue: the model returned no usable speech")
+        return written(logline, 60, 40)
+
+    failed: list[tuple[str, str]] = []
+    pairs = run_pairs(
+        ["A Black keeper.", "A Black nurse.", "A white keeper."], write, swap="ethnicity",
+        failed=failed,
+    )  # fmt: skip
+    assert len(pairs) == 2 and [p.original.logline for p in pairs][1] == "A white keeper."
+    assert failed == [("A Black nurse.", "dialogue: the model returned no usable speech")]
+
+
 def test_swapping_twice_gives_the_logline_back() -> None:
     for line in read_loglines(
         (Path(__file__).parents[2] / "benchmarks/data/loglines_gender.txt").read_text(), "x"
