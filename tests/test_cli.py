@@ -35,8 +35,11 @@ def test_version_and_help() -> None:
 
 
 def test_generate_is_repeatable_and_dialogue_like() -> None:
-    first = run("generate", "--model", "embedded", "--seed", "1", "ROMEO:")
-    second = run("generate", "--model", "embedded", "--seed", "1", "ROMEO:")
+    # The model's own shape, without this installation's random watermark key (a fresh
+    # clone's key sometimes steered seed 1 away from any "NAME:" line).
+    plain = {"SOUNDSTAGE_WATERMARK": "false"}
+    first = run("generate", "--model", "embedded", "--seed", "1", "ROMEO:", env=plain)
+    second = run("generate", "--model", "embedded", "--seed", "1", "ROMEO:", env=plain)
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
     assert len(first.stdout.split()) > 40
