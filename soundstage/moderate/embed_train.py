@@ -63,6 +63,7 @@ __all__ = [
     "encode_states",
     "finetune_embed_tier",
     "length_batches",
+    "optimiser",
     "main",
 ]
 
@@ -159,6 +160,26 @@ class TopLayers:
         return copy.deepcopy(self.layers.state_dict()), copy.deepcopy(self.head.state_dict())
 
 
+def optimiser(
+    top: TopLayers, lr: float, head_lr: float, weight_decay: float, steps: int
+) -> tuple[Any, Any]:
+    """AdamW over the top layers and the head, linear warm-up (6 %) then linear decay."""
+    import torch
+
+    opt = torch.optim.AdamW(
+        [
+            {"params": top.layers.parameters(), "lr": lr},
+            {"params": top.head.parameters(), "lr": head_lr},
+        ],
+        weight_decay=weight_decay,
+    )
+    warmup = max(1, int(0.06 * steps))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (steps - s) / steps)
+    )
+    return opt, sched
+
+
 def length_batches(
     rows: NDArray[np.int64], lens: NDArray[np.int64], size: int, rng: np.random.Generator
 ) -> list[NDArray[np.int64]]:
@@ -253,19 +274,9 @@ def finetune_embed_tier(
     loss_fn = torch.nn.BCEWithLogitsLoss(
         pos_weight=torch.tensor((y.shape[0] - pos) / np.maximum(pos, 1), dtype=torch.float32)
     )
-    opt = torch.optim.AdamW(
-        [
-            {"params": top.layers.parameters(), "lr": config.lr},
-            {"params": top.head.parameters(), "lr": config.head_lr},
-        ],
-        weight_decay=config.weight_decay,
-    )
     n_batches = int(np.ceil(tr.size / config.batch_size))
-    total = n_batches * config.epochs
-    warmup = max(1, int(0.06 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / total)
-    )
+    opt, sched = optimiser(top, config.lr, config.head_lr, config.weight_decay,
+                           n_batches * config.epochs)  # fmt: skip
     every = max(1, n_batches // max(1, config.evals_per_epoch))
     params = [*top.layers.parameters(), *top.head.parameters()]
     epoch_seconds = []

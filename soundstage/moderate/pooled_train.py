@@ -179,6 +179,7 @@ def train_pooled(
         TopLayers,
         encode_states,
         length_batches,
+        optimiser,
     )
     from soundstage.moderate.normalise import normalise
 
@@ -213,19 +214,9 @@ def train_pooled(
     labels = torch.from_numpy(np.nan_to_num(data.labels, nan=0.0))
     known = torch.from_numpy(~np.isnan(data.labels)).float()
     weight = torch.from_numpy(data.weight)
-    opt = torch.optim.AdamW(
-        [
-            {"params": top.layers.parameters(), "lr": config.lr},
-            {"params": top.head.parameters(), "lr": config.head_lr},
-        ],
-        weight_decay=config.weight_decay,
-    )
     n_batches = int(np.ceil(tr.size / config.batch_size))
-    total = n_batches * config.epochs
-    warmup = max(1, int(0.06 * total))
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / warmup) * max(0.0, (total - s) / total)
-    )
+    opt, sched = optimiser(top, config.lr, config.head_lr, config.weight_decay,
+                           n_batches * config.epochs)  # fmt: skip
     every = max(1, n_batches // config.evals_per_epoch)
     best = (-1.0, top.snapshot(), "start")
     params = [*top.layers.parameters(), *top.head.parameters()]
